@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: Apache-2.0
+// Everything of the generate layer (see ../shared/STYLE.md for what it may include).
+#pragma once

@@ -1,0 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+// The plug-point concepts of the model layer; re-exported by edgecloud/concepts.hpp.
+#pragma once
+
+#include <concepts>
