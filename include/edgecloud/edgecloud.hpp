@@ -12,3 +12,4 @@
 #include <edgecloud/tasks.hpp>
 #include <edgecloud/routing.hpp>
 #include <edgecloud/transport.hpp>
+#include <edgecloud/assistant.hpp>
