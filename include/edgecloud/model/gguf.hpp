@@ -180,7 +180,7 @@ inline metadata_value parse_value(cursor& c, value_type t, int depth) {
         c.fail("array of " + std::to_string(v.count) + " " +
                std::string(value_type_name(v.element_type)) + " elements at offset " +
                std::to_string(start) + " cannot fit in the " + std::to_string(c.remaining()) +
-               " bytes left in the file");
+               " bytes left in the file (file truncated or length corrupt)");
       const std::byte* first = c.here();
       if (v.element_type == value_type::string || v.element_type == value_type::array) {
         for (uint64_t i = 0; i < v.count; ++i) parse_value(c, v.element_type, depth + 1);
@@ -470,10 +470,10 @@ class file {
     // + 4 (n_dims) + 8 (one dim) + 4 (type) + 8 (offset).
     if (n_kv > c.remaining() / 13)
       c.fail("metadata count " + std::to_string(n_kv) + " cannot fit in a file of " +
-             std::to_string(bytes.size()) + " bytes");
+             std::to_string(bytes.size()) + " bytes (file truncated or count corrupt)");
     if (n_tensors > (c.remaining() - n_kv * 13) / 32)
       c.fail("tensor count " + std::to_string(n_tensors) + " cannot fit in a file of " +
-             std::to_string(bytes.size()) + " bytes");
+             std::to_string(bytes.size()) + " bytes (file truncated or count corrupt)");
 
     metadata_.reserve(static_cast<size_t>(n_kv));
     key_index_.reserve(static_cast<size_t>(n_kv));

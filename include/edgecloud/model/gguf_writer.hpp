@@ -209,12 +209,13 @@ class writer {
     out += a.encoded;
   }
   // A value given as its encoded bytes (everything after the u32 type), unchecked: to copy
-  // metadata from another file verbatim, or to build deliberately broken files in tests.
+  // metadata from another file verbatim, or to build deliberately broken files in tests. A valid
+  // u32 `general.alignment` sets the padding; an invalid one is written but not followed.
   void add_encoded(std::string_view key, value_type t, std::string_view encoded) {
     if (key == "general.alignment" && t == value_type::u32 && encoded.size() == 4) {
       uint32_t a;
       std::memcpy(&a, encoded.data(), 4);
-      note_alignment(a);
+      if (a != 0 && (a & (a - 1)) == 0 && a <= (1u << 30)) note_alignment(a);
     }
     begin_kv(key, t).append(encoded);
   }
