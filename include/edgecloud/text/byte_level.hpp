@@ -72,11 +72,9 @@ inline std::string encode(std::string_view bytes) {
   return out;
 }
 
-// Byte-level string -> raw bytes; nullopt when it holds a character outside the alphabet or is
-// not valid UTF-8 (such a token is not a byte-level token: e.g. an added token's literal text).
-inline std::optional<std::string> decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
+// Appends the raw bytes of a byte-level string to `out`; false (out partly written) when the
+// string holds a character outside the alphabet or is not valid UTF-8.
+inline bool append_decoded(std::string& out, std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     const auto c0 = static_cast<unsigned char>(text[i]);
@@ -89,12 +87,20 @@ inline std::optional<std::string> decode(std::string_view text) {
       cp = (char32_t(c0 & 0x1F) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3F);
       i += 2;
     } else {
-      return std::nullopt;  // every byte-level character is < U+0800
+      return false;  // every byte-level character is < U+0800
     }
     const int b = code_point_to_byte(cp);
-    if (b < 0) return std::nullopt;
+    if (b < 0) return false;
     out += static_cast<char>(b);
   }
+  return true;
+}
+
+// Byte-level string -> raw bytes; nullopt when it holds a character outside the alphabet or is
+// not valid UTF-8 (such a token is not a byte-level token: e.g. an added token's literal text).
+inline std::optional<std::string> decode(std::string_view text) {
+  std::string out;
+  if (!append_decoded(out, text)) return std::nullopt;
   return out;
 }
 
