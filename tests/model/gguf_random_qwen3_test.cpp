@@ -34,9 +34,10 @@ float decode_bf16(uint16_t b) {
   return f;
 }
 
-std::vector<std::byte> make(const gguf::qwen3_shape& s, uint32_t type, uint64_t seed) {
+std::vector<std::byte> make(const gguf::qwen3_shape& s, uint32_t type, uint64_t seed,
+                            unsigned threads = 0) {
   gguf::writer w;
-  gguf::add_random_qwen3(w, s, type, seed);
+  gguf::add_random_qwen3(w, s, type, seed, threads);
   return w.to_bytes();
 }
 
@@ -174,6 +175,9 @@ TEST(RandomQwen3, DeterministicPerSeed) {
   auto a = make(s, gguf::type_q8_0, 5), b = make(s, gguf::type_q8_0, 5),
        c = make(s, gguf::type_q8_0, 6);
   EXPECT_EQ(a, b);
+  // Blocks are seeded by index: the thread count does not change a byte.
+  EXPECT_EQ(make(s, gguf::type_q8_0, 5, 1), a);
+  EXPECT_EQ(make(s, gguf::type_q8_0, 5, 3), a);
   ASSERT_EQ(a.size(), c.size());
   EXPECT_NE(a, c);
 }
