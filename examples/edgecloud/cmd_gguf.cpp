@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // `edgecloud inspect` and `edgecloud make-model`: look inside a GGUF model, and write a
 // random-weight Qwen3 model of the real Qwen3-0.6B shape (or a tiny one) with a tokenizer.
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <edgecloud/error.hpp>
 #include <edgecloud/model/gguf.hpp>
 #include <edgecloud/model/gguf_random_qwen3.hpp>
 #include <edgecloud/model/gguf_writer.hpp>
 #include <edgecloud/text/vocab.hpp>
-
-#include <charconv>
-#include <chrono>
-#include <cstdlib>
-#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -45,8 +44,12 @@ std::string grouped(uint64_t n) {
   return out;
 }
 
-json opt(const std::optional<uint64_t>& v) { return v ? json(*v) : json(); }
-json opt(const std::optional<double>& v) { return v ? json(*v) : json(); }
+json opt(const std::optional<uint64_t>& v) {
+  return v ? json(*v) : json();
+}
+json opt(const std::optional<double>& v) {
+  return v ? json(*v) : json();
+}
 // A metadata number as JSON; an f32 is printed at float precision (1e-06, not 9.99999997e-07).
 json number(const gguf::file& f, const std::string& key) {
   const gguf::metadata_value* v = f.find(key);
@@ -58,7 +61,9 @@ json number(const gguf::file& f, const std::string& key) {
   }
   return opt(f.get_float(key));
 }
-json opt(const std::optional<std::string_view>& v) { return v ? json(std::string(*v)) : json(); }
+json opt(const std::optional<std::string_view>& v) {
+  return v ? json(std::string(*v)) : json();
+}
 
 // Everything `inspect` reports, gathered once (JSON is the single source for both outputs).
 json describe(const gguf::file& f, const std::string& path) {
@@ -136,9 +141,9 @@ std::string text_of(const json& v) {
 }
 
 void print_human(const json& j) {
-  std::printf("file          %s (%s, GGUF v%u, alignment %u)\n", j["file"].get<std::string>().c_str(),
-              human_bytes(j["size_bytes"]).c_str(), j["gguf_version"].get<unsigned>(),
-              j["alignment"].get<unsigned>());
+  std::printf("file          %s (%s, GGUF v%u, alignment %u)\n",
+              j["file"].get<std::string>().c_str(), human_bytes(j["size_bytes"]).c_str(),
+              j["gguf_version"].get<unsigned>(), j["alignment"].get<unsigned>());
   std::printf("architecture  %s%s\n", text_of(j["architecture"]).c_str(),
               j["name"].is_null() ? "" : (" (" + text_of(j["name"]) + ")").c_str());
   std::printf("shape         hidden %s, layers %s, heads %s (kv %s), head dim %s, FFN %s\n",
@@ -153,14 +158,13 @@ void print_human(const json& j) {
   std::printf("parameters    %s (%.2f B)\n", grouped(params).c_str(), params / 1e9);
   std::string types;
   for (const auto& [name, e] : j["tensor_types"].items())
-    types += (types.empty() ? "" : ", ") + name + " x" + std::to_string(e["count"].get<uint64_t>()) +
-             " (" + human_bytes(e["bytes"]) + ")";
+    types += (types.empty() ? "" : ", ") + name + " x" +
+             std::to_string(e["count"].get<uint64_t>()) + " (" + human_bytes(e["bytes"]) + ")";
   std::printf("tensors       %s: %s\n", text_of(j["tensor_count"]).c_str(), types.c_str());
   const json& t = j["tokenizer"];
   std::printf("tokenizer     %s / %s, %s tokens, %s merges, chat template %s\n",
-              text_of(t["model"]).c_str(), text_of(t["pre"]).c_str(),
-              grouped(t["tokens"]).c_str(), grouped(t["merges"]).c_str(),
-              text_of(t["has_chat_template"]).c_str());
+              text_of(t["model"]).c_str(), text_of(t["pre"]).c_str(), grouped(t["tokens"]).c_str(),
+              grouped(t["merges"]).c_str(), text_of(t["has_chat_template"]).c_str());
   std::printf("              bos %s %s, eos %s %s, pad %s %s\n", text_of(t["bos_id"]).c_str(),
               text_of(t["bos"]).c_str(), text_of(t["eos_id"]).c_str(), text_of(t["eos"]).c_str(),
               text_of(t["padding_id"]).c_str(), text_of(t["padding"]).c_str());
@@ -196,8 +200,11 @@ int run_inspect(const std::vector<std::string>& argv) {
   if (a.flag("tensors")) {
     json list = json::array();
     for (const auto& t : f.tensors())
-      list.push_back({{"name", t.name}, {"type", gguf::ggml_type_name(t.type)}, {"dims", t.dims},
-                      {"offset", t.offset}, {"bytes", t.n_bytes}});
+      list.push_back({{"name", t.name},
+                      {"type", gguf::ggml_type_name(t.type)},
+                      {"dims", t.dims},
+                      {"offset", t.offset},
+                      {"bytes", t.n_bytes}});
     j["tensors"] = list;
   }
   if (a.flag("metadata")) {
@@ -216,7 +223,8 @@ int run_inspect(const std::vector<std::string>& argv) {
     std::printf("\nmetadata\n");
     for (const auto& [key, value] : f.metadata())
       std::printf("  %-45s %-7s %s\n", std::string(key).c_str(),
-                  std::string(gguf::value_type_name(value.type)).c_str(), short_value(value).c_str());
+                  std::string(gguf::value_type_name(value.type)).c_str(),
+                  short_value(value).c_str());
   }
   if (a.flag("tensors")) {
     std::printf("\ntensors\n");
@@ -271,13 +279,19 @@ int run_make_model(const std::vector<std::string>& argv) {
   const std::string out = a.positionals()[0];
   const std::string shape_name = a.value_or("shape", "qwen3-0.6b");
   gguf::qwen3_shape shape;
-  if (shape_name == "qwen3-0.6b") shape = gguf::qwen3_shape::qwen3_0_6b();
-  else if (shape_name == "tiny") shape = gguf::qwen3_shape::tiny();
-  else throw config_error("--shape must be qwen3-0.6b or tiny, not " + shape_name);
+  if (shape_name == "qwen3-0.6b")
+    shape = gguf::qwen3_shape::qwen3_0_6b();
+  else if (shape_name == "tiny")
+    shape = gguf::qwen3_shape::tiny();
+  else
+    throw config_error("--shape must be qwen3-0.6b or tiny, not " + shape_name);
   const std::string dtype = a.value_or("dtype", "q8_0");
-  const std::map<std::string, uint32_t> dtypes = {{"q8_0", gguf::type_q8_0}, {"f16", gguf::type_f16},
-                                                  {"bf16", gguf::type_bf16}, {"f32", gguf::type_f32}};
-  if (!dtypes.count(dtype)) throw config_error("--dtype must be q8_0, f16, bf16 or f32, not " + dtype);
+  const std::map<std::string, uint32_t> dtypes = {{"q8_0", gguf::type_q8_0},
+                                                  {"f16", gguf::type_f16},
+                                                  {"bf16", gguf::type_bf16},
+                                                  {"f32", gguf::type_f32}};
+  if (!dtypes.count(dtype))
+    throw config_error("--dtype must be q8_0, f16, bf16 or f32, not " + dtype);
   const long long seed = a.integer("seed", 1);
   shape.name = "random-" + shape_name + "-" + dtype + "-seed" + std::to_string(seed);
 
@@ -302,19 +316,19 @@ int run_make_model(const std::vector<std::string>& argv) {
   auto f = gguf::file::open(out);  // read back: the file is valid and complete
   uint64_t params = 0;
   for (const auto& t : f.tensors()) params += t.n_elements();
-  std::printf("wrote %s: %s, %zu tensors, %s parameters, %s %s, tokenizer %s (%zu tokens); "
-              "%.2f s (tokenizer %.2f s, weights+write %.2f s)\n",
-              out.c_str(), human_bytes(f.size_bytes()).c_str(), f.tensors().size(),
-              grouped(params).c_str(), shape_name.c_str(), dtype.c_str(), tokenizer_source.c_str(),
-              vocab.tokens.size(), std::chrono::duration<double>(t2 - t0).count(),
-              std::chrono::duration<double>(t1 - t0).count(),
-              std::chrono::duration<double>(t2 - t1).count());
+  std::printf(
+      "wrote %s: %s, %zu tensors, %s parameters, %s %s, tokenizer %s (%zu tokens); "
+      "%.2f s (tokenizer %.2f s, weights+write %.2f s)\n",
+      out.c_str(), human_bytes(f.size_bytes()).c_str(), f.tensors().size(), grouped(params).c_str(),
+      shape_name.c_str(), dtype.c_str(), tokenizer_source.c_str(), vocab.tokens.size(),
+      std::chrono::duration<double>(t2 - t0).count(),
+      std::chrono::duration<double>(t1 - t0).count(),
+      std::chrono::duration<double>(t2 - t1).count());
   return 0;
 }
 
 const edgecloud::cli::command_registrar inspect_cmd(
-    "inspect", "show a GGUF model's architecture, shapes, tensor types and tokenizer",
-    run_inspect);
+    "inspect", "show a GGUF model's architecture, shapes, tensor types and tokenizer", run_inspect);
 const edgecloud::cli::command_registrar make_model_cmd(
     "make-model", "write a random-weight Qwen3 GGUF (qwen3-0.6b or tiny shape)", run_make_model);
 

@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // `edgecloud make-model` and `edgecloud inspect` end to end: the CLI binary writes a tiny model
 // with the real Qwen3 tokenizer, `inspect --json` reports it, and gguf::file reads back exactly
-// the tokenizer in tokenizer.json. Skipped when the CLI is not built (EDGECLOUD_BUILD_EXAMPLES=OFF).
-#include <edgecloud/model/gguf.hpp>
-#include <edgecloud/text/vocab.hpp>
+// the tokenizer in tokenizer.json. Skipped when the CLI is not built
+// (EDGECLOUD_BUILD_EXAMPLES=OFF).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <edgecloud/model/gguf.hpp>
+#include <edgecloud/text/vocab.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <unistd.h>
 
 #include "common/fixtures.hpp"
 
@@ -20,7 +21,9 @@ namespace gguf = edgecloud::gguf;
 
 namespace {
 
-fs::path cli() { return fs::path(EDGECLOUD_BINARY_DIR) / "bin" / "edgecloud"; }
+fs::path cli() {
+  return fs::path(EDGECLOUD_BINARY_DIR) / "bin" / "edgecloud";
+}
 
 // Runs a command, returns (exit status, stdout).
 std::pair<int, std::string> run(const std::string& cmd) {
@@ -53,8 +56,9 @@ class CliGguf : public ::testing::Test {
 TEST_F(CliGguf, MakeTinyModelWithRealTokenizerThenInspect) {
   EDGECLOUD_FIXTURE(tokenizer, "tokenizer/tokenizer.json");
   const fs::path out = dir_ / "tiny.gguf";
-  auto [rc, text] = run(cli().string() + " make-model --shape tiny --dtype f16 --seed 3 --tokenizer " +
-                        tokenizer + " " + out.string());
+  auto [rc, text] =
+      run(cli().string() + " make-model --shape tiny --dtype f16 --seed 3 --tokenizer " +
+          tokenizer + " " + out.string());
   ASSERT_EQ(rc, 0) << text;
   auto [rc2, js] = run(cli().string() + " inspect --json " + out.string());
   ASSERT_EQ(rc2, 0) << js;

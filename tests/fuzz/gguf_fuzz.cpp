@@ -4,11 +4,10 @@
 // out-of-bounds read (ASan), undefined behaviour (UBSan), another exception type, a huge
 // allocation (-rss_limit_mb) — is a finding. Seeds: tests/fuzz/corpus/gguf/ (tiny files made by
 // gguf::writer, see tests/fuzz/make_gguf_corpus.cpp).
-#include <edgecloud/model/gguf.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <edgecloud/model/gguf.hpp>
 #include <vector>
 
 namespace {
@@ -43,14 +42,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       h = h + e.key.size() + touch(e.value, 0);
       const auto& v = e.value;
       // Typed accessors: each either answers or throws model_error.
-      try { h = h + f.get_uint(e.key).value_or(0); } catch (const edgecloud::model_error&) {}
-      try { h = h + static_cast<uint64_t>(f.get_int(e.key).value_or(0)); } catch (const edgecloud::model_error&) {}
-      try { h = h + static_cast<uint64_t>(f.get_float(e.key).value_or(0)); } catch (const edgecloud::model_error&) {}
-      try { h = h + f.get_string(e.key).value_or("").size(); } catch (const edgecloud::model_error&) {}
-      try { h = h + f.get_bool(e.key).value_or(false); } catch (const edgecloud::model_error&) {}
-      try { h = h + f.get_string_array(e.key).size(); } catch (const edgecloud::model_error&) {}
-      try { h = h + f.get_int_array(e.key).size(); } catch (const edgecloud::model_error&) {}
-      try { h = h + f.get_float_array(e.key).size(); } catch (const edgecloud::model_error&) {}
+      try {
+        h = h + f.get_uint(e.key).value_or(0);
+      } catch (const edgecloud::model_error&) {
+      }
+      try {
+        h = h + static_cast<uint64_t>(f.get_int(e.key).value_or(0));
+      } catch (const edgecloud::model_error&) {
+      }
+      try {
+        h = h + static_cast<uint64_t>(f.get_float(e.key).value_or(0));
+      } catch (const edgecloud::model_error&) {
+      }
+      try {
+        h = h + f.get_string(e.key).value_or("").size();
+      } catch (const edgecloud::model_error&) {
+      }
+      try {
+        h = h + f.get_bool(e.key).value_or(false);
+      } catch (const edgecloud::model_error&) {
+      }
+      try {
+        h = h + f.get_string_array(e.key).size();
+      } catch (const edgecloud::model_error&) {
+      }
+      try {
+        h = h + f.get_int_array(e.key).size();
+      } catch (const edgecloud::model_error&) {
+      }
+      try {
+        h = h + f.get_float_array(e.key).size();
+      } catch (const edgecloud::model_error&) {
+      }
       (void)v;
     }
     for (const auto& t : f.tensors()) {

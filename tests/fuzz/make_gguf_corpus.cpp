@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Writes the seed corpus of fuzz_gguf (tests/fuzz/corpus/gguf/): tiny files made by gguf::writer
 // that reach every branch of the reader. Not part of the build; regenerate with
-//   g++ -std=c++20 -Iinclude tests/fuzz/make_gguf_corpus.cpp -o /tmp/mk && /tmp/mk tests/fuzz/corpus/gguf
-#include <edgecloud/model/gguf_writer.hpp>
-
+//   g++ -std=c++20 -Iinclude tests/fuzz/make_gguf_corpus.cpp -o /tmp/mk && /tmp/mk
+//   tests/fuzz/corpus/gguf
 #include <cstdio>
+#include <edgecloud/model/gguf_writer.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -14,8 +14,8 @@ namespace gguf = edgecloud::gguf;
 
 static void save(const std::filesystem::path& dir, const char* name, const gguf::writer& w) {
   auto b = w.to_bytes();
-  std::ofstream(dir / name, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                                    static_cast<std::streamsize>(b.size()));
+  std::ofstream(dir / name, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   std::printf("%s: %zu bytes\n", name, b.size());
 }
 
@@ -29,9 +29,18 @@ int main(int argc, char** argv) {
   }
   {
     gguf::writer w;
-    w.add_u8("a", 1); w.add_i8("b", -1); w.add_u16("c", 2); w.add_i16("d", -2);
-    w.add_u32("e", 3); w.add_i32("f", -3); w.add_f32("g", 0.5f); w.add_bool("h", true);
-    w.add_string("i", "str"); w.add_u64("j", 4); w.add_i64("k", -4); w.add_f64("l", 0.25);
+    w.add_u8("a", 1);
+    w.add_i8("b", -1);
+    w.add_u16("c", 2);
+    w.add_i16("d", -2);
+    w.add_u32("e", 3);
+    w.add_i32("f", -3);
+    w.add_f32("g", 0.5f);
+    w.add_bool("h", true);
+    w.add_string("i", "str");
+    w.add_u64("j", 4);
+    w.add_i64("k", -4);
+    w.add_f64("l", 0.25);
     save(dir, "scalars", w);
   }
   {
@@ -41,8 +50,9 @@ int main(int argc, char** argv) {
     w.add_array("f32", std::vector<float>{1.5f});
     w.add_array("bool", std::vector<bool>{true, false});
     w.add_string_array("s", std::vector<std::string>{"a", "", "bc"});
-    std::vector<gguf::array_value> in = {gguf::array_value::of(std::vector<uint16_t>{7}),
-                                         gguf::array_value::of_strings(std::vector<std::string>{"x"})};
+    std::vector<gguf::array_value> in = {
+        gguf::array_value::of(std::vector<uint16_t>{7}),
+        gguf::array_value::of_strings(std::vector<std::string>{"x"})};
     w.add_array("nested", gguf::array_value::of_arrays(in));
     save(dir, "arrays", w);
   }

@@ -3,11 +3,11 @@
 // crash, an out-of-bounds read (this test runs under ASan/UBSan in CI: every input is copied to
 // a heap buffer of exactly its size) or a huge allocation. Files are built with gguf::writer and
 // then patched at the byte offsets of the GGUF layout.
-#include <edgecloud/model/gguf.hpp>
-#include <edgecloud/model/gguf_writer.hpp>
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <edgecloud/model/gguf.hpp>
+#include <edgecloud/model/gguf_writer.hpp>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -34,8 +34,9 @@ bytes_t small_file() {
   w.add_i64("flag.bb", -7);
   w.add_string_array("tokenizer.ggml.tokens", std::vector<std::string>{"a", "bc", "<|im_end|>"});
   w.add_array("tokenizer.ggml.token_type", std::vector<int32_t>{1, 1, 3});
-  std::vector<gguf::array_value> inner = {gguf::array_value::of(std::vector<uint16_t>{1, 2}),
-                                          gguf::array_value::of_strings(std::vector<std::string>{"x"})};
+  std::vector<gguf::array_value> inner = {
+      gguf::array_value::of(std::vector<uint16_t>{1, 2}),
+      gguf::array_value::of_strings(std::vector<std::string>{"x"})};
   w.add_array("nested", gguf::array_value::of_arrays(inner));
   std::vector<float> f(16, 0.25f);
   w.add_tensor("t.a", {8, 2}, f);
@@ -64,8 +65,7 @@ gguf::file parse_exact(const bytes_t& b, size_t n) {
         sink = sink + static_cast<uint64_t>(v.as_double().value_or(0));
     };
     walk(e.value);
-    if (e.value.type == gguf::value_type::array &&
-        e.value.element_type == gguf::value_type::string)
+    if (e.value.type == gguf::value_type::array && e.value.element_type == gguf::value_type::string)
       sink = sink + f.get_string_array(e.key).size();
   }
   for (const auto& t : f.tensors())
@@ -84,15 +84,19 @@ std::string error_of(const bytes_t& b) {
   return "";
 }
 
-#define EXPECT_REJECTED(bytes, fragment)                                         \
-  do {                                                                          \
-    std::string msg_ = error_of(bytes);                                         \
-    EXPECT_NE(msg_, "") << "accepted a broken file";                            \
-    EXPECT_NE(msg_.find(fragment), std::string::npos) << "message: " << msg_;   \
+#define EXPECT_REJECTED(bytes, fragment)                                      \
+  do {                                                                        \
+    std::string msg_ = error_of(bytes);                                       \
+    EXPECT_NE(msg_, "") << "accepted a broken file";                          \
+    EXPECT_NE(msg_.find(fragment), std::string::npos) << "message: " << msg_; \
   } while (0)
 
-void put_u32(bytes_t& b, size_t pos, uint32_t v) { std::memcpy(b.data() + pos, &v, 4); }
-void put_u64(bytes_t& b, size_t pos, uint64_t v) { std::memcpy(b.data() + pos, &v, 8); }
+void put_u32(bytes_t& b, size_t pos, uint32_t v) {
+  std::memcpy(b.data() + pos, &v, 4);
+}
+void put_u64(bytes_t& b, size_t pos, uint64_t v) {
+  std::memcpy(b.data() + pos, &v, 8);
+}
 
 // Offset of the first occurrence of the length-prefixed string s (points at the u64 length).
 size_t find_gguf_string(const bytes_t& b, std::string_view s) {
@@ -258,8 +262,10 @@ TEST(GgufHostile, NestingDepth) {
   for (int i = 0; i < 100000; ++i) {
     uint32_t t = 9;
     uint64_t n = 1;
-    chain.insert(chain.end(), reinterpret_cast<std::byte*>(&t), reinterpret_cast<std::byte*>(&t) + 4);
-    chain.insert(chain.end(), reinterpret_cast<std::byte*>(&n), reinterpret_cast<std::byte*>(&n) + 8);
+    chain.insert(chain.end(), reinterpret_cast<std::byte*>(&t),
+                 reinterpret_cast<std::byte*>(&t) + 4);
+    chain.insert(chain.end(), reinterpret_cast<std::byte*>(&n),
+                 reinterpret_cast<std::byte*>(&n) + 8);
   }
   EXPECT_REJECTED(chain, "nested deeper");
 }
@@ -282,8 +288,10 @@ TEST(GgufHostile, BadTensorInfos) {
   const auto ta = tensor_at(b, "t.a", 2), tb = tensor_at(b, "t.b", 2), tc = tensor_at(b, "t.c", 1);
   auto patched = [&](size_t pos, uint64_t v, bool wide) {
     bytes_t c = b;
-    if (wide) put_u64(c, pos, v);
-    else put_u32(c, pos, static_cast<uint32_t>(v));
+    if (wide)
+      put_u64(c, pos, v);
+    else
+      put_u32(c, pos, static_cast<uint32_t>(v));
     return c;
   };
   EXPECT_REJECTED(patched(ta.n_dims, 0, false), "t.a: has 0 dimensions");
@@ -333,8 +341,25 @@ TEST(GgufHostile, RandomCorruption) {
     state ^= state << 17;
     return state;
   };
-  const uint64_t interesting[] = {0, 1, 2, 4, 5, 9, 13, 31, 32, 33, 64, 65, 0x7fffffff, 0xffffffff,
-                                  uint64_t{1} << 32, uint64_t{1} << 62, kMax / 2, kMax - 31, kMax};
+  const uint64_t interesting[] = {0,
+                                  1,
+                                  2,
+                                  4,
+                                  5,
+                                  9,
+                                  13,
+                                  31,
+                                  32,
+                                  33,
+                                  64,
+                                  65,
+                                  0x7fffffff,
+                                  0xffffffff,
+                                  uint64_t{1} << 32,
+                                  uint64_t{1} << 62,
+                                  kMax / 2,
+                                  kMax - 31,
+                                  kMax};
   int accepted = 0;
   for (int iter = 0; iter < 20000; ++iter) {
     bytes_t c = b;
@@ -342,7 +367,9 @@ TEST(GgufHostile, RandomCorruption) {
     for (int e = 0; e < edits && !c.empty(); ++e) {
       size_t pos = next() % c.size();
       switch (next() % 4) {
-        case 0: c[pos] = std::byte(next()); break;
+        case 0:
+          c[pos] = std::byte(next());
+          break;
         case 1:
           if (pos + 8 <= c.size()) put_u64(c, pos, interesting[next() % std::size(interesting)]);
           break;
@@ -350,7 +377,9 @@ TEST(GgufHostile, RandomCorruption) {
           if (pos + 4 <= c.size())
             put_u32(c, pos, static_cast<uint32_t>(interesting[next() % std::size(interesting)]));
           break;
-        case 3: c.resize(pos); break;
+        case 3:
+          c.resize(pos);
+          break;
       }
     }
     try {

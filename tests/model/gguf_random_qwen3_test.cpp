@@ -3,12 +3,12 @@
 // directory and architecture metadata exactly; the value encodings (fp16, bf16, Q8_0) are checked
 // against independent decoders and against the F32 model of the same seed; distributions match
 // the README's; output is a pure function of the seed; Qwen3-0.6B has the published size.
-#include <edgecloud/model/gguf.hpp>
-#include <edgecloud/model/gguf_random_qwen3.hpp>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <edgecloud/model/gguf.hpp>
+#include <edgecloud/model/gguf_random_qwen3.hpp>
 #include <string>
 #include <vector>
 
@@ -22,9 +22,12 @@ namespace {
 float decode_fp16(uint16_t h) {
   const int sign = h >> 15, exp = (h >> 10) & 31, man = h & 1023;
   float v;
-  if (exp == 0) v = std::ldexp(static_cast<float>(man), -24);
-  else if (exp == 31) v = man ? NAN : INFINITY;
-  else v = std::ldexp(static_cast<float>(1024 + man), exp - 25);
+  if (exp == 0)
+    v = std::ldexp(static_cast<float>(man), -24);
+  else if (exp == 31)
+    v = man ? NAN : INFINITY;
+  else
+    v = std::ldexp(static_cast<float>(1024 + man), exp - 25);
   return sign ? -v : v;
 }
 float decode_bf16(uint16_t b) {
@@ -62,18 +65,19 @@ TEST(RandomQwen3, Fp16AndBf16Encoders) {
   EXPECT_EQ(fp32_to_fp16(1.0f), 0x3c00);
   EXPECT_EQ(fp32_to_fp16(-2.0f), 0xc000);
   EXPECT_EQ(fp32_to_fp16(65504.0f), 0x7bff);
-  EXPECT_EQ(fp32_to_fp16(65520.0f), 0x7c00);            // rounds to infinity
-  EXPECT_EQ(fp32_to_fp16(1.0f + 0x1p-11f), 0x3c00);     // tie -> even
-  EXPECT_EQ(fp32_to_fp16(1.0f + 3 * 0x1p-11f), 0x3c02); // tie -> even (up)
-  EXPECT_EQ(fp32_to_fp16(0x1p-24f), 0x0001);            // smallest subnormal
+  EXPECT_EQ(fp32_to_fp16(65520.0f), 0x7c00);             // rounds to infinity
+  EXPECT_EQ(fp32_to_fp16(1.0f + 0x1p-11f), 0x3c00);      // tie -> even
+  EXPECT_EQ(fp32_to_fp16(1.0f + 3 * 0x1p-11f), 0x3c02);  // tie -> even (up)
+  EXPECT_EQ(fp32_to_fp16(0x1p-24f), 0x0001);             // smallest subnormal
   EXPECT_EQ(fp32_to_fp16(0x1p-26f), 0x0000);
   EXPECT_EQ(fp32_to_fp16(NAN) & 0x7c00, 0x7c00);
   EXPECT_EQ(fp32_to_bf16(1.0f), 0x3f80);
-  EXPECT_EQ(fp32_to_bf16(1.0f + 0x1p-8f), 0x3f80);      // tie -> even
+  EXPECT_EQ(fp32_to_bf16(1.0f + 0x1p-8f), 0x3f80);  // tie -> even
   EXPECT_EQ(fp32_to_bf16(1.0f + 3 * 0x1p-8f), 0x3f82);
   for (float x = -70000.0f; x < 70000.0f; x += 7.31f) {
     float h = decode_fp16(fp32_to_fp16(x));
-    if (std::fabs(x) <= 65504.0f) EXPECT_LE(std::fabs(h - x), std::fabs(x) * 0x1p-11f + 0x1p-25f) << x;
+    if (std::fabs(x) <= 65504.0f)
+      EXPECT_LE(std::fabs(h - x), std::fabs(x) * 0x1p-11f + 0x1p-25f) << x;
     EXPECT_LE(std::fabs(decode_bf16(fp32_to_bf16(x)) - x), std::fabs(x) * 0x1p-8f) << x;
   }
 }
@@ -188,8 +192,8 @@ TEST(RandomQwen3, Qwen3_0_6BShapeAndSize) {
   gguf::add_random_qwen3(w, s, gguf::type_q8_0, 1);
   EXPECT_EQ(w.n_tensors(), 2u + 28 * 11);
   // 596,049,920 parameters (Qwen3-0.6B with tied embeddings); Q8_0 stores 34 bytes per 32.
-  const uint64_t matrices = 1024ull * 151936 +
-                            28ull * (1024 * 2048 + 2 * 1024 * 1024 + 2048 * 1024 + 3 * 1024 * 3072);
+  const uint64_t matrices =
+      1024ull * 151936 + 28ull * (1024 * 2048 + 2 * 1024 * 1024 + 2048 * 1024 + 3 * 1024 * 3072);
   const uint64_t norms = 1024 + 28ull * (2 * 1024 + 2 * 128);
   EXPECT_EQ(matrices + norms, 596049920ull);
   const uint64_t size = w.file_size();

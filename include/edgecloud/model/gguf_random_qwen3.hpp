@@ -23,20 +23,19 @@
 // Weights are streamed: each tensor is generated block by block (threads fill blocks in
 // parallel) while the file is written, so memory stays at a few blocks whatever the model size.
 // Every block has its own generator seeded from (seed, tensor name, block index): the output is
-// a pure function of shape, type and seed, whatever the thread count. Normal samples come from a 65,536-entry inverse-CDF table (4 samples per 64-bit draw):
-// exact to the table's resolution and several times faster than Box-Muller, which is what lets a
-// 0.6B model be written in seconds.
+// a pure function of shape, type and seed, whatever the thread count. Normal samples come from a
+// 65,536-entry inverse-CDF table (4 samples per 64-bit draw): exact to the table's resolution and
+// several times faster than Box-Muller, which is what lets a 0.6B model be written in seconds.
 #pragma once
-
-#include <edgecloud/error.hpp>
-#include <edgecloud/model/gguf_types.hpp>
-#include <edgecloud/model/gguf_writer.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <edgecloud/error.hpp>
+#include <edgecloud/model/gguf_types.hpp>
+#include <edgecloud/model/gguf_writer.hpp>
 #include <memory>
 #include <string>
 #include <thread>
@@ -82,8 +81,16 @@ namespace detail {
 // IEEE binary16 from binary32, round to nearest even (the FP16 library's branch-free method,
 // also GGML's): scaling by 2^112 then 2^-110 rounds the mantissa in float arithmetic.
 inline uint16_t fp32_to_fp16(float f) {
-  auto bits = [](float x) { uint32_t u; std::memcpy(&u, &x, 4); return u; };
-  auto from = [](uint32_t u) { float x; std::memcpy(&x, &u, 4); return x; };
+  auto bits = [](float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, 4);
+    return u;
+  };
+  auto from = [](uint32_t u) {
+    float x;
+    std::memcpy(&x, &u, 4);
+    return x;
+  };
   float base = (std::fabs(f) * 0x1.0p+112f) * 0x1.0p-110f;
   const uint32_t w = bits(f), shl1_w = w + w, sign = w & 0x80000000u;
   uint32_t bias = shl1_w & 0xFF000000u;
@@ -153,10 +160,10 @@ class xoshiro256 {
 
 // Inverse standard normal CDF (Acklam's rational approximation, relative error < 1.2e-9).
 inline double inverse_normal_cdf(double p) {
-  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
                              1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
   static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                             6.680131188771972e+01,  -1.328068155288572e+01};
+                             6.680131188771972e+01, -1.328068155288572e+01};
   static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
                              -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
   static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
@@ -206,9 +213,8 @@ inline uint64_t fnv1a(std::string_view s) {
 // Streams rows x cols of mean + stddev * N(0,1) values encoded as `type`. Rows are generated in
 // blocks of about 2^20 values, each from its own generator seeded by (seed, name, block index),
 // so the bytes do not depend on how many threads share the blocks.
-inline writer::producer random_tensor(std::string name, uint64_t seed, uint64_t cols,
-                                      uint64_t rows, uint32_t type, float mean, float stddev,
-                                      unsigned threads) {
+inline writer::producer random_tensor(std::string name, uint64_t seed, uint64_t cols, uint64_t rows,
+                                      uint32_t type, float mean, float stddev, unsigned threads) {
   return [=](byte_sink& out) {
     const uint64_t base = seed ^ fnv1a(name);
     const uint64_t row_bytes = *tensor_bytes(type, std::vector<uint64_t>{cols});
@@ -228,7 +234,9 @@ inline writer::producer random_tensor(std::string name, uint64_t seed, uint64_t 
       xoshiro256 rng(base + block * 0x9E3779B97F4A7C15ull);
       fill_normal(rng, xs.data(), n, mean, stddev);
       switch (type) {
-        case type_f32: std::memcpy(bytes.data(), xs.data(), n * 4); break;
+        case type_f32:
+          std::memcpy(bytes.data(), xs.data(), n * 4);
+          break;
         case type_f16:
           for (size_t i = 0; i < n; ++i) {
             uint16_t h = fp32_to_fp16(xs[i]);
@@ -241,8 +249,11 @@ inline writer::producer random_tensor(std::string name, uint64_t seed, uint64_t 
             std::memcpy(bytes.data() + 2 * i, &h, 2);
           }
           break;
-        case type_q8_0: quantize_q8_0(xs.data(), bytes.data(), n); break;
-        default: break;  // rejected by file_type_of before any tensor is added
+        case type_q8_0:
+          quantize_q8_0(xs.data(), bytes.data(), n);
+          break;
+        default:
+          break;  // rejected by file_type_of before any tensor is added
       }
     };
     for (uint64_t b0 = 0; b0 < n_blocks; b0 += n_workers) {
@@ -261,11 +272,16 @@ inline writer::producer random_tensor(std::string name, uint64_t seed, uint64_t 
 // GGUF `general.file_type` (llama_ftype) for a model whose matrices are `type`.
 inline uint32_t file_type_of(uint32_t type) {
   switch (type) {
-    case type_f32: return 0;   // ALL_F32
-    case type_f16: return 1;   // MOSTLY_F16
-    case type_q8_0: return 7;  // MOSTLY_Q8_0
-    case type_bf16: return 32; // MOSTLY_BF16
-    default: throw config_error("random model: matrices must be F32, F16, BF16 or Q8_0");
+    case type_f32:
+      return 0;  // ALL_F32
+    case type_f16:
+      return 1;  // MOSTLY_F16
+    case type_q8_0:
+      return 7;  // MOSTLY_Q8_0
+    case type_bf16:
+      return 32;  // MOSTLY_BF16
+    default:
+      throw config_error("random model: matrices must be F32, F16, BF16 or Q8_0");
   }
 }
 
@@ -281,8 +297,9 @@ inline void add_random_qwen3(writer& w, const qwen3_shape& s, uint32_t matrix_ty
     throw config_error("random model: hidden, FFN and heads*head_dim must be multiples of 32");
   if (!s.hidden || !s.ffn || !s.layers || !s.heads || !s.kv_heads || !s.head_dim || !s.vocab ||
       s.heads % s.kv_heads || s.head_dim % 2)
-    throw config_error("random model: invalid shape (zero size, heads not a multiple of kv "
-                       "heads, or odd head dim)");
+    throw config_error(
+        "random model: invalid shape (zero size, heads not a multiple of kv "
+        "heads, or odd head dim)");
   w.add_string("general.architecture", "qwen3");
   w.add_string("general.name", s.name);
   w.set_alignment(w.alignment());  // recorded as general.alignment, like the fixtures
@@ -305,7 +322,8 @@ inline void add_random_qwen3(writer& w, const qwen3_shape& s, uint32_t matrix_ty
                  detail::random_tensor(name, seed, cols, rows, matrix_type, 0.0f, stddev, threads));
   };
   auto norm = [&](const std::string& name, uint64_t n) {
-    w.add_tensor(name, {n}, type_f32, detail::random_tensor(name, seed, n, 1, type_f32, 1.0f, 0.1f, 1));
+    w.add_tensor(name, {n}, type_f32,
+                 detail::random_tensor(name, seed, n, 1, type_f32, 1.0f, 0.1f, 1));
   };
   matrix("token_embd.weight", h, s.vocab, 1.0f);
   norm("output_norm.weight", h);
