@@ -3,3 +3,5 @@
 #pragma once
 
 #include <edgecloud/model/gguf.hpp>
+#include <edgecloud/model/gguf_random_qwen3.hpp>
+#include <edgecloud/model/gguf_writer.hpp>

@@ -141,7 +141,7 @@ inline constexpr ggml_type_traits ggml_types[] = {
     {23, "IQ4_XS", 256, 136}, {24, "I8", 1, 1},         {25, "I16", 1, 2},
     {26, "I32", 1, 4},        {27, "I64", 1, 8},        {28, "F64", 1, 8},
     {29, "IQ1_M", 256, 56},   {30, "BF16", 1, 2},       {34, "TQ1_0", 256, 54},
-    {35, "TQ2_0", 256, 66},
+    {35, "TQ2_0", 256, 66},    {39, "MXFP4", 32, 17},
 };
 
 // nullptr for an id whose layout is unknown.
