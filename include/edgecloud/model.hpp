@@ -1,3 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Everything of the model layer (see ../shared/STYLE.md for what it may include).
 #pragma once
+
+#include <edgecloud/model/gguf.hpp>
+#include <edgecloud/model/gguf_random_qwen3.hpp>
+#include <edgecloud/model/gguf_writer.hpp>
