@@ -108,7 +108,7 @@ void q8_tiles(const unsigned char* W, size_t stride, size_t nb, size_t m, const 
 // -128 * sum(x). Per block and token: 8 vpdpbusd (512 MACs), one int->float conversion and one
 // FMA by d_w * d_x for 16 rows.
 constexpr size_t vnni_kc = 32;      // blocks per column chunk: 16 KiB of packed weights
-constexpr size_t vnni_mc = 64;      // tokens per chunk of per-token block sums
+constexpr size_t vnni_mc = 128;     // tokens per chunk of per-token block sums
 constexpr int vnni_tt = 8;          // tokens per register tile
 
 struct vnni_packed_weights {
@@ -134,7 +134,7 @@ inline void vnni_pack(const unsigned char* W, size_t stride, size_t rows, size_t
 }
 
 template <int TT>
-void vnni_tile(const vnni_packed_weights& pack, size_t kc, const block_q8_0* X, size_t x_stride,
+EDGECLOUD_SIMD_ENTRY void vnni_tile(const vnni_packed_weights& pack, size_t kc, const block_q8_0* X, size_t x_stride,
                const int32_t* corr, const float* dx, size_t aux_stride, float* Y, size_t ldy,
                __mmask16 rows, bool accumulate) {
   __m512 acc[TT];
