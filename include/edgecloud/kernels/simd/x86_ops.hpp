@@ -76,6 +76,9 @@ void q8_tile(const unsigned char* W, size_t row_stride, size_t nb, const block_q
     }
     for (int r = 0; r < R; ++r) {
       const auto& wb = reinterpret_cast<const block_q8_0*>(W + r * row_stride)[b];
+      // Decode streams 4 rows at once from DRAM: prefetching 1 KiB ahead in each (one hint per
+      // 68 bytes) cut a 632 MB sweep from 86 to 55 ms of CPU time (512 B: 59, 2 KiB: 61).
+      if (T == 1 && (b & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(&wb) + 1024, _MM_HINT_T0);
       const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qs));
       const __m256i abs_w = _mm256_abs_epi8(w);
       const float dw = half_to_float(wb.d);
@@ -262,7 +265,8 @@ void q8_matmul(const void* W, size_t n, size_t m, const block_q8_0* Xq, float* Y
 #endif
   size_t i = 0;
   q8_tiles<4, 2>(w, stride, nb, m, Xq, Y, ldy, r0, r1, i);
-  q8_tiles<4, 1>(w, stride, nb, m, Xq, Y, ldy, r0, r1, i);
+  // Decode: 8 concurrent row streams (vs 4: 44-49 vs 53 ms of CPU per 632 MB, noisy box).
+  q8_tiles<8, 1>(w, stride, nb, m, Xq, Y, ldy, r0, r1, i);
 }
 
 }  // namespace
