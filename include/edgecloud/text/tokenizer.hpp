@@ -22,6 +22,7 @@
 #include <edgecloud/error.hpp>
 #include <edgecloud/text/bpe.hpp>
 #include <edgecloud/text/byte_level.hpp>
+#include <edgecloud/text/concepts.hpp>
 #include <edgecloud/text/encode_mode.hpp>
 #include <edgecloud/text/pretokenizer.hpp>
 #include <edgecloud/text/unicode.hpp>
@@ -413,5 +414,7 @@ class tokenizer {
   int32_t bos_ = -1, eos_ = -1, pad_ = -1;
   std::string chat_template_;
 };
+
+static_assert(Tokenizer<tokenizer>);
 
 }  // namespace edgecloud::text
