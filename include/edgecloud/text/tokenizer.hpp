@@ -41,6 +41,11 @@
 
 namespace edgecloud::text {
 
+// A range [begin, end) of byte offsets in a text.
+struct byte_range {
+  size_t begin = 0, end = 0;
+};
+
 namespace detail {
 
 inline uint64_t hash_bytes(std::string_view s) {
@@ -150,6 +155,7 @@ class piece_cache {
 // Reusable per-thread buffers of encode().
 struct encode_scratch {
   std::string sanitized, normalized;
+  std::vector<byte_range> ranges;
   std::vector<int32_t> symbols;
   bpe_merger merger;
   piece_cache cache;
@@ -286,28 +292,65 @@ class tokenizer {
 
   // Appends the ids of `text` to `out`.
   void encode(std::string_view text, encode_mode mode, std::vector<int32_t>& out) const {
+    const byte_range whole{0, text.size()};
+    encode_with_trusted_ranges(
+        text, mode == encode_mode::trusted ? std::span<const byte_range>(&whole, 1)
+                                           : std::span<const byte_range>(),
+        out);
+  }
+
+  // Encodes `text` as one string (pre-tokenization and BPE run across range boundaries, so ids
+  // equal those of the whole text) but recognises control tokens only where they lie entirely
+  // inside one of the `trusted` byte ranges (sorted, non-overlapping): a rendered chat prompt
+  // whose template text is trusted and whose message contents are not (chat_template.hpp).
+  void encode_with_trusted_ranges(std::string_view text, std::span<const byte_range> trusted,
+                                  std::vector<int32_t>& out) const {
+    for (size_t k = 0; k < trusted.size(); ++k)
+      if (trusted[k].end < trusted[k].begin || trusted[k].end > text.size() ||
+          (k > 0 && trusted[k].begin < trusted[k - 1].end))
+        throw text_error("encode: trusted ranges must be sorted, disjoint and inside the text");
     auto& scratch = detail::thread_encode_scratch();
     if (scratch.cache.owner() != instance_) scratch.cache.reset(instance_);
-    const std::string_view valid = unicode::sanitize_utf8(text, scratch.sanitized);
-    const uint8_t wanted = mode == encode_mode::trusted ? 3 : 1;
+    std::string_view valid = text;
+    if (unicode::first_invalid_utf8(text) != text.size()) {
+      // Replace ill-formed bytes range by range, so the ranges can be mapped to the new text.
+      scratch.sanitized.clear();
+      scratch.ranges.clear();
+      size_t at = 0;
+      for (const auto& r : trusted) {
+        unicode::append_sanitized_utf8(scratch.sanitized, text.substr(at, r.begin - at));
+        const size_t b = scratch.sanitized.size();
+        unicode::append_sanitized_utf8(scratch.sanitized, text.substr(r.begin, r.end - r.begin));
+        scratch.ranges.push_back({b, scratch.sanitized.size()});
+        at = r.end;
+      }
+      unicode::append_sanitized_utf8(scratch.sanitized, text.substr(at));
+      valid = scratch.sanitized;
+      trusted = scratch.ranges;
+    }
+    size_t next_range = 0;  // ranges ending before the scan position are passed
+    auto inside_trusted = [&](size_t b, size_t e) {
+      while (next_range < trusted.size() && trusted[next_range].end < e) ++next_range;
+      return next_range < trusted.size() && trusted[next_range].begin <= b &&
+             e <= trusted[next_range].end;
+    };
+    const uint8_t wanted = trusted.empty() ? 1 : 3;
+    const bool scan = !added_.empty() && (!trusted.empty() || has_user_added_);
     size_t pos = 0;
     while (pos < valid.size()) {
       size_t match_at = valid.size();
       const added* match = nullptr;
-      if (!added_.empty() && (mode == encode_mode::trusted || has_user_added_)) {
-        for (size_t i = pos; i < valid.size(); ++i) {
-          if (!(first_byte_[static_cast<unsigned char>(valid[i])] & wanted)) continue;
-          for (const auto& a : added_) {
-            if ((a.special && mode != encode_mode::trusted) ||
-                valid.compare(i, a.content.size(), a.content) != 0)
-              continue;
-            match = &a;
-            break;
-          }
-          if (match) {
-            match_at = i;
-            break;
-          }
+      for (size_t i = pos; scan && i < valid.size(); ++i) {
+        if (!(first_byte_[static_cast<unsigned char>(valid[i])] & wanted)) continue;
+        for (const auto& a : added_) {  // longest first
+          if (valid.compare(i, a.content.size(), a.content) != 0) continue;
+          if (a.special && !inside_trusted(i, i + a.content.size())) continue;
+          match = &a;
+          break;
+        }
+        if (match) {
+          match_at = i;
+          break;
         }
       }
       encode_segment(valid.substr(pos, match_at - pos), scratch, out);
