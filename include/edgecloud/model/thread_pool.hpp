@@ -81,7 +81,12 @@ class thread_pool {
     if (sleepers_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
     job(size_t{0}, n_threads_);
     const size_t expected = n_threads_ - 1;
-    while (done_.load(std::memory_order_acquire) != expected) detail::cpu_relax();
+    // A worker that lost its core (more runnable threads than cores) cannot finish while we
+    // spin on ours: after a long spin (~1 ms), yield so it can run.
+    for (uint32_t spins = 0; done_.load(std::memory_order_acquire) != expected; ++spins) {
+      if (spins < 100000) detail::cpu_relax();
+      else std::this_thread::yield();
+    }
   }
 
   // Splits [0, n) into one contiguous range per thread, rounded to multiples of `grain`
