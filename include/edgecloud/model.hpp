@@ -3,3 +3,7 @@
 #pragma once
 
 #include <edgecloud/model/gguf.hpp>
+#include <edgecloud/model/kv_cache.hpp>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/model/session.hpp>
+#include <edgecloud/model/thread_pool.hpp>
