@@ -13,7 +13,8 @@ namespace {
 void BM_EmptyRegion(benchmark::State& state) {
   edgecloud::model::thread_pool pool(static_cast<size_t>(state.range(0)));
   std::atomic<size_t> sink{0};
-  for (auto _ : state) pool.run([&](size_t t, size_t) { sink.fetch_add(t, std::memory_order_relaxed); });
+  const size_t tasks = static_cast<size_t>(state.range(0));
+  for (auto _ : state) pool.run(tasks, [&](size_t t, size_t) { sink.fetch_add(t, std::memory_order_relaxed); });
   benchmark::DoNotOptimize(sink.load());
 }
 BENCHMARK(BM_EmptyRegion)->Arg(1)->Arg(2)->UseRealTime();
@@ -22,7 +23,7 @@ void BM_ParallelForSmallWork(benchmark::State& state) {
   edgecloud::model::thread_pool pool(static_cast<size_t>(state.range(0)));
   std::vector<float> v(4096, 1.0f);
   for (auto _ : state) {
-    pool.parallel_for(v.size(), [&](size_t b, size_t e) {
+    pool.parallel_for(v.size(), [&](size_t b, size_t e, size_t) {
       for (size_t i = b; i < e; ++i) v[i] = v[i] * 0.999f + 0.001f;
     }, 16);
     benchmark::ClobberMemory();
