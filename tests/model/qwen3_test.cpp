@@ -3,15 +3,14 @@
 // see its README): every logit of every position, greedy continuations, and the session's own
 // invariants (batched prefill == token-by-token decode, truncate + re-prefill == fresh,
 // thread count and batch size do not change results).
-#include <edgecloud/model/qwen3.hpp>
-#include <edgecloud/model/session.hpp>
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/model/session.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/fixtures.hpp"
@@ -61,11 +60,14 @@ double max_abs(const Range& v) {
   for (auto x : v) m = std::max(m, std::fabs(static_cast<double>(x)));
   return m;
 }
-double max_abs_of(const std::vector<float>& v) { return max_abs(v); }
+double max_abs_of(const std::vector<float>& v) {
+  return max_abs(v);
+}
 
 double cosine(std::span<const float> a, const std::vector<float>& b) {
   double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < b.size(); ++i) ab += a[i] * double(b[i]), aa += a[i] * double(a[i]), bb += b[i] * double(b[i]);
+  for (size_t i = 0; i < b.size(); ++i)
+    ab += a[i] * double(b[i]), aa += a[i] * double(a[i]), bb += b[i] * double(b[i]);
   return ab / std::sqrt(aa * bb);
 }
 
@@ -90,8 +92,9 @@ void expect_logits_close(const std::string& model_rel, const std::string& ref_re
       for (size_t i = 0; i < want.size(); ++i) {
         const double err = std::fabs(double(got[i]) - want[i]) / scale;
         worst = std::max(worst, err);
-        ASSERT_LE(err, rel_tol) << model_rel << " seq of " << seq.tokens.size() << " tokens, position "
-                                << p << ", logit " << i << ": " << got[i] << " vs " << want[i];
+        ASSERT_LE(err, rel_tol) << model_rel << " seq of " << seq.tokens.size()
+                                << " tokens, position " << p << ", logit " << i << ": " << got[i]
+                                << " vs " << want[i];
       }
       if (min_cosine > 0) EXPECT_GE(cosine(got, want), min_cosine) << "position " << p;
     }
@@ -102,14 +105,17 @@ void expect_logits_close(const std::string& model_rel, const std::string& ref_re
 
 TEST(Qwen3Fixture, F32LogitsMatchLlamaCpp) {
   EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-f32.gguf");
-  expect_logits_close("models/tiny-qwen3-f32.gguf", "models/tiny-qwen3-f32.ref.json", 1e-4, dtype::f32);
+  expect_logits_close("models/tiny-qwen3-f32.gguf", "models/tiny-qwen3-f32.ref.json", 1e-4,
+                      dtype::f32);
 }
 
 TEST(Qwen3Fixture, F16LogitsMatchLlamaCpp) {
   EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-f16.gguf");
-  expect_logits_close("models/tiny-qwen3-f16.gguf", "models/tiny-qwen3-f16.ref.json", 1e-3, dtype::f32);
+  expect_logits_close("models/tiny-qwen3-f16.gguf", "models/tiny-qwen3-f16.ref.json", 1e-3,
+                      dtype::f32);
   // The default F16 KV cache stays within the same bound.
-  expect_logits_close("models/tiny-qwen3-f16.gguf", "models/tiny-qwen3-f16.ref.json", 1e-3, dtype::f16);
+  expect_logits_close("models/tiny-qwen3-f16.gguf", "models/tiny-qwen3-f16.ref.json", 1e-3,
+                      dtype::f16);
 }
 
 TEST(Qwen3Fixture, Q8LogitsMatchExactInt8Maths) {
@@ -131,7 +137,8 @@ TEST(Qwen3Fixture, IndependentReferenceAgreesWithLlamaCpp) {
     for (size_t p = 0; p < seq.tokens.size(); ++p) {
       const double scale = max_abs_of(seq.logits[p]);
       for (size_t i = 0; i < got[p].size(); ++i)
-        ASSERT_NEAR(got[p][i], seq.logits[p][i], 1e-4 * scale) << "position " << p << " logit " << i;
+        ASSERT_NEAR(got[p][i], seq.logits[p][i], 1e-4 * scale)
+            << "position " << p << " logit " << i;
     }
   }
 }
@@ -247,7 +254,8 @@ TEST(Qwen3Session, ThreadsAndBatchSizeDoNotChangeResults) {
     s.prefill(tokens, logits_mode::all);
     for (size_t p = 0; p < tokens.size(); ++p) {
       auto a = one.logits(p), b = s.logits(p);
-      ASSERT_TRUE(std::equal(a.begin(), a.end(), b.begin())) << threads << " threads, position " << p;
+      ASSERT_TRUE(std::equal(a.begin(), a.end(), b.begin()))
+          << threads << " threads, position " << p;
     }
   }
   // Smaller prefill chunks: same maths, possibly another summation order in matmul.

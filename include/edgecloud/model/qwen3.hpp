@@ -25,12 +25,11 @@
 // context_length (default 4096). Matrices may be F32, F16, BF16 or Q8_0; norms and biases F32.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <edgecloud/error.hpp>
 #include <edgecloud/kernels.hpp>
 #include <edgecloud/model/gguf.hpp>
-
-#include <cstddef>
-#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -41,7 +40,7 @@ namespace edgecloud::model {
 struct qwen3_config {
   std::string architecture = "qwen3";  // "qwen3" or "qwen2"
   size_t n_vocab = 0;
-  size_t n_embd = 0;       // hidden size
+  size_t n_embd = 0;  // hidden size
   size_t n_layers = 0;
   size_t n_ff = 0;         // FFN inner size
   size_t n_head = 0;       // query heads
@@ -72,15 +71,15 @@ struct weight_view {
 };
 
 struct qwen3_layer {
-  const float* attn_norm = nullptr;           // n_embd
-  weight_view wq, wk, wv, wo;                 // q_dim x n_embd, kv_dim x n_embd (x2), n_embd x q_dim
-  const float* q_norm = nullptr;              // head_dim (Qwen3)
-  const float* k_norm = nullptr;              // head_dim (Qwen3)
-  const float* bq = nullptr;                  // q_dim (Qwen2)
-  const float* bk = nullptr;                  // kv_dim (Qwen2)
-  const float* bv = nullptr;                  // kv_dim (Qwen2)
-  const float* ffn_norm = nullptr;            // n_embd
-  weight_view gate, up, down;                 // n_ff x n_embd (x2), n_embd x n_ff
+  const float* attn_norm = nullptr;  // n_embd
+  weight_view wq, wk, wv, wo;        // q_dim x n_embd, kv_dim x n_embd (x2), n_embd x q_dim
+  const float* q_norm = nullptr;     // head_dim (Qwen3)
+  const float* k_norm = nullptr;     // head_dim (Qwen3)
+  const float* bq = nullptr;         // q_dim (Qwen2)
+  const float* bk = nullptr;         // kv_dim (Qwen2)
+  const float* bv = nullptr;         // kv_dim (Qwen2)
+  const float* ffn_norm = nullptr;   // n_embd
+  weight_view gate, up, down;        // n_ff x n_embd (x2), n_embd x n_ff
 };
 
 class qwen3 {
@@ -222,15 +221,15 @@ inline qwen3_config qwen3_config::from_gguf(const gguf::file& file) {
   if (c.head_dim % 2 != 0)
     throw model_error("head dimension " + std::to_string(c.head_dim) + " is odd (RoPE pairs)");
   if (c.n_head % c.n_head_kv != 0)
-    throw model_error("head_count " + std::to_string(c.n_head) + " is not a multiple of head_count_kv " +
-                      std::to_string(c.n_head_kv));
+    throw model_error("head_count " + std::to_string(c.n_head) +
+                      " is not a multiple of head_count_kv " + std::to_string(c.n_head_kv));
   if (c.q_dim() > max_dim) throw model_error("head_count * key_length exceeds 2^20");
   c.n_ctx_train = file.has(pre + "context_length") ? required("context_length") : 4096;
   const bool qwen2 = c.architecture == "qwen2";
-  c.rope_freq_base = static_cast<float>(
-      file.get_float(pre + "rope.freq_base").value_or(qwen2 ? 1e4 : 1e6));
-  c.rms_eps = static_cast<float>(
-      file.get_float(pre + "attention.layer_norm_rms_epsilon").value_or(1e-6));
+  c.rope_freq_base =
+      static_cast<float>(file.get_float(pre + "rope.freq_base").value_or(qwen2 ? 1e4 : 1e6));
+  c.rms_eps =
+      static_cast<float>(file.get_float(pre + "attention.layer_norm_rms_epsilon").value_or(1e-6));
   if (!(c.rope_freq_base > 0.0f) || !(c.rms_eps >= 0.0f))
     throw model_error("rope.freq_base must be > 0 and layer_norm_rms_epsilon >= 0");
   c.qk_norm = !qwen2;
