@@ -42,7 +42,7 @@ struct session_config {
   size_t context = 0;  // KV positions; 0 = min(model context_length, 4096)
   kernels::dtype kv_type = kernels::dtype::f16;  // f16 (half the memory) or f32 (exact)
   size_t threads = 0;      // including the caller; 0 = std::thread::hardware_concurrency()
-  size_t max_batch = 64;   // positions per prefill pass; activation memory scales with it
+  size_t max_batch = 256;  // positions per prefill pass; activations: ~57 KB each for 0.6B
   size_t logits_rows = 1;  // positions whose logits prefill(.., logits_mode::all) can keep
 };
 
