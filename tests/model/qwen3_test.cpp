@@ -328,6 +328,12 @@ TEST(Qwen3Session, StopTokensAndCallback) {
   });
   EXPECT_EQ(out, streamed);
   EXPECT_EQ(out, std::vector<int32_t>(seq.greedy.begin(), seq.greedy.begin() + 3));
+
+  // An empty prompt continues from the last logits; with none kept it is an error.
+  s.clear();
+  EXPECT_THROW(s.generate({}, 4), edgecloud::config_error);
+  s.prefill(seq.tokens);
+  EXPECT_EQ(s.generate({}, 4), std::vector<int32_t>(seq.greedy.begin(), seq.greedy.begin() + 4));
 }
 
 }  // namespace

@@ -113,7 +113,12 @@ class basic_session {
                          " (use prefill with logits_mode::all for every position)");
     return {logits_ + (position - logits_first_) * n_vocab(), n_vocab()};
   }
-  std::span<const float> last_logits() const { return logits(logits_first_ + logits_count_ - 1); }
+  // Logits of the last position the last prefill/decode_step computed.
+  std::span<const float> last_logits() const {
+    if (logits_count_ == 0)
+      throw config_error("no logits: prefill or decode_step first (truncate forgets them)");
+    return logits(logits_first_ + logits_count_ - 1);
+  }
 
   // Forgets positions >= n (O(1)); the next prefill continues at position n.
   void truncate(size_t n) noexcept {
