@@ -262,7 +262,10 @@ void expect_prefill_equals_decode(const std::string& rel, double rel_tol) {
 TEST(Qwen3Session, PrefillEqualsTokenByTokenDecode) {
   EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-f32.gguf");
   expect_prefill_equals_decode("models/tiny-qwen3-f32.gguf", 1e-5);
-  expect_prefill_equals_decode("models/tiny-qwen3-q8_0.gguf", 1e-5);
+  // Q8_0: matmul and matvec may sum the per-block products in another order; a last-bit
+  // difference that moves an activation across an 8-bit rounding boundary is then amplified to
+  // ~1e-5..1e-4 of the largest logit, still far below the INT8 error itself (~4e-3).
+  expect_prefill_equals_decode("models/tiny-qwen3-q8_0.gguf", 1e-3);
 }
 
 TEST(Qwen3Session, TruncateAndRePrefillEqualsFresh) {
