@@ -333,6 +333,18 @@ TEST(Qwen3Session, CompileTimeCapacityCacheGivesTheSameLogits) {
   EXPECT_THROW(fixed.prefill(more), edgecloud::capacity_error);  // 30 + 35 > 64
 }
 
+TEST(Qwen3Session, PrefaultedModelGivesTheSameLogits) {
+  EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-q8_0.gguf");
+  const qwen3 lazy = qwen3::load(m);
+  const qwen3 eager = qwen3::load(m, /*prefault=*/true);
+  eager.prefault();  // idempotent
+  const auto tokens = test_tokens(9, lazy.config().n_vocab);
+  session a(lazy, test_config()), b(eager, test_config());
+  auto la = a.prefill(tokens);
+  auto lb = b.prefill(tokens);
+  EXPECT_TRUE(std::equal(la.begin(), la.end(), lb.begin()));
+}
+
 TEST(Qwen3Session, RefusesWhatDoesNotFit) {
   EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-f32.gguf");
   const qwen3 model = qwen3::load(m);
