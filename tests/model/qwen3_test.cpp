@@ -96,7 +96,9 @@ void expect_logits_close(const std::string& model_rel, const std::string& ref_re
                                 << " tokens, position " << p << ", logit " << i << ": " << got[i]
                                 << " vs " << want[i];
       }
-      if (min_cosine > 0) EXPECT_GE(cosine(got, want), min_cosine) << "position " << p;
+      if (min_cosine > 0) {
+        EXPECT_GE(cosine(got, want), min_cosine) << "position " << p;
+      }
     }
     std::printf("  %s, %zu tokens: worst |err| / max|logit| = %.3g\n", model_rel.c_str(),
                 seq.tokens.size(), worst);
