@@ -233,7 +233,8 @@ TEST(Qwen3Fixture, FullVocabularyQ8MatchesExactMathsAndLlamaCpp) {
       std::vector<double> l = ref.logits(prefix).back();
       const double err = 1e-2 * max_abs(l);
       std::partial_sort(l.begin(), l.begin() + 2, l.end(), std::greater<>());
-      EXPECT_LT(l[0] - l[1], err) << "step " << k << ": " << out[k] << " vs llama.cpp's " << greedy[k];
+      EXPECT_LT(l[0] - l[1], err) << "step " << k << ": " << out[k] << " vs llama.cpp's "
+                                  << greedy[k];
       break;
     }
   }

@@ -120,16 +120,32 @@ class qwen3 {
 #endif
   }
 
-  const qwen3_config& config() const noexcept { return config_; }
-  const qwen3_layer& layer(size_t i) const noexcept { return layers_[i]; }
-  const weight_view& token_embd() const noexcept { return token_embd_; }
-  const weight_view& output() const noexcept { return output_; }  // == token_embd when tied
-  const float* output_norm() const noexcept { return output_norm_; }
-  const gguf::file& file() const noexcept { return *file_; }
+  const qwen3_config& config() const noexcept {
+    return config_;
+  }
+  const qwen3_layer& layer(size_t i) const noexcept {
+    return layers_[i];
+  }
+  const weight_view& token_embd() const noexcept {
+    return token_embd_;
+  }
+  const weight_view& output() const noexcept {
+    return output_;
+  }  // == token_embd when tied
+  const float* output_norm() const noexcept {
+    return output_norm_;
+  }
+  const gguf::file& file() const noexcept {
+    return *file_;
+  }
   // True when some product needs activations quantized to Q8_0.
-  bool any_quantized() const noexcept { return any_quantized_; }
+  bool any_quantized() const noexcept {
+    return any_quantized_;
+  }
   // Bytes of all weights used (what one token streams from memory, roughly).
-  size_t weight_bytes() const noexcept { return weight_bytes_; }
+  size_t weight_bytes() const noexcept {
+    return weight_bytes_;
+  }
 
  private:
   weight_view matrix(const std::string& name, size_t rows, size_t cols) {
