@@ -12,3 +12,4 @@
 #include <edgecloud/generate/constrained_generate.hpp>
 #include <edgecloud/generate/label_scoring.hpp>
 #include <edgecloud/generate/restricted_head.hpp>
+#include <edgecloud/generate/vocab_bytes.hpp>

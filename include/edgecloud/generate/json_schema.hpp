@@ -498,7 +498,8 @@ inline constraint json_schema_constraint(const nlohmann::ordered_json& schema,
   return constraint(std::move(nfa), root);
 }
 
-inline constraint json_schema_constraint(std::string_view schema_text,
+// Same, from the schema's JSON text (config_error if it does not parse).
+inline constraint json_schema_constraint_from_text(std::string_view schema_text,
                                          const json_options& options = {}) {
   nlohmann::ordered_json schema;
   try {
