@@ -150,6 +150,7 @@ class openai_server {
   generate_function generate_;
   std::unique_ptr<httplib::Server> server_;
   std::thread listener_;
+  std::atomic<bool> listener_done_{false};
   int port_ = 0;
   mutable std::mutex state_mutex_;
   std::condition_variable state_cv_;

@@ -77,7 +77,13 @@ inline int openai_server::start() {
                             " (in use, or not a local address?)");
     port_ = config_.port;
   }
-  listener_ = std::thread([this] { server_->listen_after_bind(); });
+  listener_ = std::thread([this] {
+    server_->listen_after_bind();
+    listener_done_ = true;
+  });
+  // httplib's stop() is a no-op until listen has begun: wait for it, or a stop() right after
+  // start() would leave the listener running forever.
+  while (!server_->is_running() && !listener_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   started_ = true;
   return port_;
 }
