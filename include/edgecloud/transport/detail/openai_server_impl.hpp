@@ -39,6 +39,12 @@ inline int openai_server::start() {
   server_->set_keep_alive_timeout(config_.keep_alive_timeout_s);
   server_->set_payload_max_length(config_.max_request_bytes);
   server_->set_tcp_nodelay(true);
+  // httplib's default also sets SO_REUSEPORT, which lets a second server bind a busy port and
+  // silently share it; keep SO_REUSEADDR only, so "port in use" is an error.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes), sizeof yes);
+  });
   server_->set_pre_routing_handler([this](const httplib::Request&, httplib::Response&) {
     requests_.fetch_add(1);
     return httplib::Server::HandlerResponse::Unhandled;
