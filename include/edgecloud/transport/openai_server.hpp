@@ -152,6 +152,7 @@ class openai_server {
   std::thread listener_;
   std::atomic<bool> listener_done_{false};
   int port_ = 0;
+  std::mutex stop_mutex_;
   mutable std::mutex state_mutex_;
   std::condition_variable state_cv_;
   bool stopping_ = false;

@@ -95,13 +95,9 @@ inline int openai_server::start() {
 }
 
 inline void openai_server::stop() {
+  std::lock_guard stop_lock(stop_mutex_);  // two stop() calls must not both join the listener
   {
     std::lock_guard lock(state_mutex_);
-    if (!started_ || stopping_) {
-      stopping_ = true;
-      state_cv_.notify_all();
-      if (!started_) return;
-    }
     stopping_ = true;
   }
   state_cv_.notify_all();
@@ -238,7 +234,7 @@ inline void openai_server::answer_stream(const std::shared_ptr<stream_job>& job,
     // Emits one SSE event; the configured break hits the third event (after the role chunk and
     // one piece of content, so a client may already have shown text).
     auto emit = [&](const std::string& payload) -> bool {
-      if (broken || gone) return false;
+      if (gone || (broken && J.brk != stream_break::interleave)) return false;
       if (emitted > 0 && !pause(J.faults.drip)) return gone = true, false;
       const bool break_now = emitted == 2 && J.brk != stream_break::none && J.brk != stream_break::no_done;
       ++emitted;
@@ -277,7 +273,8 @@ inline void openai_server::answer_stream(const std::shared_ptr<stream_job>& job,
       write_raw("event: error\ndata: " + error_to_json(e.what(), "server_error").dump() + "\n\n");
       return false;
     }
-    for (std::size_t i = 0; i < g.tool_calls.size() && !broken && !gone; ++i) {
+    const bool cut = gone || (broken && J.brk != stream_break::interleave);
+    for (std::size_t i = 0; i < g.tool_calls.size() && !cut; ++i) {
       const auto& c = g.tool_calls[i];
       const auto idx = static_cast<int>(i);
       emit(dump(chunk_to_json(J.id, J.model, J.created,
@@ -297,13 +294,14 @@ inline void openai_server::answer_stream(const std::shared_ptr<stream_job>& job,
                                     {"choices", nlohmann::json::array()}, {"usage", usage_to_json(g.usage)}};
       emit(dump(usage_chunk));
     }
-    if (gone) {
+    // Each request lands in exactly one counter: a break that made the client hang up is a
+    // break, not a disconnect.
+    if (broken) {
+      breaks_.fetch_add(1);
+      if (gone || J.brk != stream_break::interleave) return false;  // close mid-stream
+    } else if (gone) {
       disconnects_.fetch_add(1);
       return false;
-    }
-    if (broken && J.brk != stream_break::interleave) {
-      breaks_.fetch_add(1);
-      return false;  // the connection closes mid-stream
     }
     if (J.brk == stream_break::no_done) {
       breaks_.fetch_add(1);
@@ -311,10 +309,10 @@ inline void openai_server::answer_stream(const std::shared_ptr<stream_job>& job,
       return true;
     }
     if (!write_raw("data: [DONE]\n\n")) {
-      disconnects_.fetch_add(1);
+      if (!broken) disconnects_.fetch_add(1);
       return false;
     }
-    (broken ? breaks_ : completed_).fetch_add(1);  // interleave: complete stream, one intruder
+    if (!broken) completed_.fetch_add(1);
     sink.done();
     return true;
   });
