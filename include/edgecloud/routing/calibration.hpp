@@ -53,7 +53,7 @@ inline quality_threshold threshold_for_quality(std::span<const labeled_record> r
   if (records.empty()) throw config_error("calibration: no records to calibrate on");
   std::vector<curve_point> curve = routing_curve(records);
   for (const curve_point& p : curve)
-    if (p.quality >= target_quality) return {p.threshold, p.cloud_fraction, p.quality, true};
+    if (p.quality >= target_quality - 1e-12) return {p.threshold, p.cloud_fraction, p.quality, true};
   // Unreachable: the best the data allows is the point of highest quality.
   const curve_point* best = &curve.front();
   for (const curve_point& p : curve)

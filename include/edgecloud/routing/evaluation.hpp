@@ -95,13 +95,16 @@ inline double cost_to_reach(std::span<const curve_point> curve, double gap_fract
   if (curve.size() < 2) return std::numeric_limits<double>::quiet_NaN();
   double q_edge = curve.front().quality, q_cloud = curve.back().quality;
   if (!(q_cloud > q_edge)) return std::numeric_limits<double>::quiet_NaN();
+  // Qualities are sums of a few doubles: compare with a tolerance so that a target reached
+  // exactly on paper (3/5 vs 0.4 + 0.5·0.4) is reached in floating point too.
+  const double eps = 1e-12;
   double target = q_edge + gap_fraction * (q_cloud - q_edge);
-  if (curve.front().quality >= target) return 0.0;
+  if (curve.front().quality >= target - eps) return 0.0;
   for (size_t i = 1; i < curve.size(); ++i) {
-    if (curve[i].quality >= target) {
+    if (curve[i].quality >= target - eps) {
       const curve_point& a = curve[i - 1];
       const curve_point& b = curve[i];
-      double t = (target - a.quality) / (b.quality - a.quality);
+      double t = std::clamp((target - a.quality) / (b.quality - a.quality), 0.0, 1.0);
       return a.cloud_fraction + t * (b.cloud_fraction - a.cloud_fraction);
     }
   }
