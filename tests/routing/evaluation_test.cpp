@@ -242,3 +242,26 @@ TEST(Calibration, LabeledRecordJsonLine) {
 }
 
 }  // namespace
+
+namespace {
+TEST(Calibration, FitTemperaturesPerTaskUsesLabelScoresWhenPresent) {
+  std::vector<labeled_record> rs;
+  std::vector<scored_example> ex;
+  std::mt19937 rng(2);
+  std::normal_distribution<double> n(0, 2);
+  for (int i = 0; i < 200; ++i) {
+    labeled_record r = rec(0.5, i % 3 != 0, 1);
+    r.label_scores = {n(rng), n(rng), n(rng)};
+    r.gold_index = static_cast<size_t>(i % 3);
+    ex.push_back({r.label_scores, *r.gold_index});
+    rs.push_back(r);
+  }
+  labeled_record binary = rec(0.9, true, 1);
+  binary.task = task_type::safety;
+  rs.push_back(binary);
+  auto fits = fit_temperatures(rs);
+  ASSERT_EQ(fits.size(), 2u);
+  EXPECT_DOUBLE_EQ(fits[task_type::intent].temperature, fit_temperature(ex).temperature);
+  EXPECT_GT(fits[task_type::safety].temperature, 0.0);
+}
+}  // namespace

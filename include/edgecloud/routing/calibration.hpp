@@ -22,6 +22,7 @@
 #include <edgecloud/routing/stats.hpp>
 #include <edgecloud/routing/types.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -193,6 +194,32 @@ inline temperature_fit fit_temperature_binary(std::span<const double> confidence
     ex.push_back({{std::log(p / (1.0 - p)), 0.0}, correct[i] >= 0.5 ? size_t{0} : size_t{1}});
   }
   return fit_temperature(ex);
+}
+
+// Per-task temperature from labeled records: the multi-class fit over label_scores where every
+// record of the task has them, else the binary fit on (edge_confidence, edge correctness).
+inline std::map<task_type, temperature_fit> fit_temperatures(std::span<const labeled_record> records) {
+  std::map<task_type, std::vector<const labeled_record*>> by_task;
+  for (const labeled_record& r : records) by_task[r.task].push_back(&r);
+  std::map<task_type, temperature_fit> out;
+  for (auto& [task, rs] : by_task) {
+    bool scored = std::all_of(rs.begin(), rs.end(), [](const labeled_record* r) {
+      return r->gold_index && *r->gold_index < r->label_scores.size();
+    });
+    if (scored) {
+      std::vector<scored_example> ex;
+      for (const labeled_record* r : rs) ex.push_back({r->label_scores, *r->gold_index});
+      out[task] = fit_temperature(ex);
+    } else {
+      std::vector<double> conf, correct;
+      for (const labeled_record* r : rs) {
+        conf.push_back(r->edge_confidence);
+        correct.push_back(r->edge_score());
+      }
+      out[task] = fit_temperature_binary(conf, correct);
+    }
+  }
+  return out;
 }
 
 }  // namespace edgecloud::routing

@@ -48,6 +48,8 @@ struct labeled_record {
   double edge_latency_ms = 0.0;          // edge pre-processing (+ edge answer)
   double cloud_latency_ms = 0.0;         // the cloud call, if made
   std::optional<route> routed;           // the route the assistant really took, if known
+  std::vector<double> label_scores;      // optional: the edge's score per label (temperature fit)
+  std::optional<size_t> gold_index;      // optional: index of the gold label in label_scores
 
   double edge_score() const {
     return edge_quality ? *edge_quality : (edge_prediction == gold ? 1.0 : 0.0);

@@ -187,12 +187,14 @@ inline void to_json(nlohmann::json& j, const decision& d) {
 //   {"query": "...", "task": "intent", "gold": "weather", "edge_prediction": "weather",
 //    "edge_confidence": 0.93, "cloud_correct": true, "edge_latency_ms": 41, "cloud_latency_ms": 900}
 // "text" is accepted for "query"; "cloud_quality" (graded, [0, 1]) for "cloud_correct";
-// "edge_quality" overrides prediction == gold; "route" records what the assistant did.
+// "edge_quality" overrides prediction == gold; "route" records what the assistant did;
+// "label_scores" + "gold_index" (the edge's score per label) feed the temperature fit.
 inline void from_json(const nlohmann::json& j, labeled_record& r) {
   using namespace detail::json_mapping;
   require_object(j, "a labeled record",
                  {"query", "text", "task", "gold", "edge_prediction", "edge_confidence", "edge_quality",
-                  "cloud_quality", "cloud_correct", "edge_latency_ms", "cloud_latency_ms", "route", "id"});
+                  "cloud_quality", "cloud_correct", "edge_latency_ms", "cloud_latency_ms", "route", "id",
+                  "label_scores", "gold_index"});
   read(j, "text", r.query, "record");
   read(j, "query", r.query, "record");
   read(j, "task", r.task, "record");
@@ -212,6 +214,14 @@ inline void from_json(const nlohmann::json& j, labeled_record& r) {
   read(j, "cloud_quality", r.cloud_quality, "record");
   read(j, "edge_latency_ms", r.edge_latency_ms, "record");
   read(j, "cloud_latency_ms", r.cloud_latency_ms, "record");
+  read(j, "label_scores", r.label_scores, "record");
+  if (j.contains("gold_index")) {
+    size_t g = 0;
+    read(j, "gold_index", g, "record");
+    if (g >= r.label_scores.size())
+      throw config_error("routing config: record.gold_index " + std::to_string(g) + " is outside label_scores");
+    r.gold_index = g;
+  }
   if (j.contains("route")) {
     route rt{};
     read(j, "route", rt, "record");
