@@ -67,6 +67,8 @@ TEST(Assistant, ConfidentDeviceIntentStaysOnTheEdge) {
   EXPECT_EQ(j["fallback"], false);
   EXPECT_TRUE(j["reason"].is_string());
   EXPECT_TRUE(j["latency_ms"].is_number());
+  nlohmann::json adl = r;
+  EXPECT_EQ(adl, j);
 }
 
 TEST(Assistant, KnowledgeGoesToTheCloudWithTheEdgesFindings) {

@@ -131,6 +131,9 @@ inline nlohmann::json to_json_value(const assistant_response& r) {
   return j;
 }
 
+// ADL form: `nlohmann::json j = response;`
+inline void to_json(nlohmann::json& j, const assistant_response& r) { j = to_json_value(r); }
+
 template <EdgeModel Edge, routing::RoutingPolicy Policy = routing::confidence_policy,
           transport::CloudTransport Transport = transport::openai_transport>
 class basic_assistant {

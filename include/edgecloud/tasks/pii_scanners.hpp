@@ -194,6 +194,10 @@ inline void scan_ipv4(std::string_view s, std::vector<pii_span>& out) {
               !is_alnum(at(s, r.end)) && !(at(s, r.end) == '.' && is_digit(at(s, r.end + 1)));
     for (size_t k = 0, pos = 0; ok && k < 4; pos += r.group_sizes[k], ++k) {
       size_t len = r.group_sizes[k];
+      if (len > 3) {
+        ok = false;
+        break;
+      }
       std::string_view octet = std::string_view(r.digits).substr(pos, len);
       int v = 0;
       for (char ch : octet) v = v * 10 + (ch - '0');
