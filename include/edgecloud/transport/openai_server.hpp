@@ -150,7 +150,9 @@ class openai_server {
   generate_function generate_;
   std::unique_ptr<httplib::Server> server_;
   std::thread listener_;
+  std::atomic<bool> listener_done_{false};
   int port_ = 0;
+  std::mutex stop_mutex_;
   mutable std::mutex state_mutex_;
   std::condition_variable state_cv_;
   bool stopping_ = false;

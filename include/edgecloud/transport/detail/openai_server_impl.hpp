@@ -39,6 +39,12 @@ inline int openai_server::start() {
   server_->set_keep_alive_timeout(config_.keep_alive_timeout_s);
   server_->set_payload_max_length(config_.max_request_bytes);
   server_->set_tcp_nodelay(true);
+  // httplib's default also sets SO_REUSEPORT, which lets a second server bind a busy port and
+  // silently share it; keep SO_REUSEADDR only, so "port in use" is an error.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes), sizeof yes);
+  });
   server_->set_pre_routing_handler([this](const httplib::Request&, httplib::Response&) {
     requests_.fetch_add(1);
     return httplib::Server::HandlerResponse::Unhandled;
@@ -77,19 +83,21 @@ inline int openai_server::start() {
                             " (in use, or not a local address?)");
     port_ = config_.port;
   }
-  listener_ = std::thread([this] { server_->listen_after_bind(); });
+  listener_ = std::thread([this] {
+    server_->listen_after_bind();
+    listener_done_ = true;
+  });
+  // httplib's stop() is a no-op until listen has begun: wait for it, or a stop() right after
+  // start() would leave the listener running forever.
+  while (!server_->is_running() && !listener_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   started_ = true;
   return port_;
 }
 
 inline void openai_server::stop() {
+  std::lock_guard stop_lock(stop_mutex_);  // two stop() calls must not both join the listener
   {
     std::lock_guard lock(state_mutex_);
-    if (!started_ || stopping_) {
-      stopping_ = true;
-      state_cv_.notify_all();
-      if (!started_) return;
-    }
     stopping_ = true;
   }
   state_cv_.notify_all();
@@ -226,7 +234,7 @@ inline void openai_server::answer_stream(const std::shared_ptr<stream_job>& job,
     // Emits one SSE event; the configured break hits the third event (after the role chunk and
     // one piece of content, so a client may already have shown text).
     auto emit = [&](const std::string& payload) -> bool {
-      if (broken || gone) return false;
+      if (gone || (broken && J.brk != stream_break::interleave)) return false;
       if (emitted > 0 && !pause(J.faults.drip)) return gone = true, false;
       const bool break_now = emitted == 2 && J.brk != stream_break::none && J.brk != stream_break::no_done;
       ++emitted;
@@ -265,7 +273,8 @@ inline void openai_server::answer_stream(const std::shared_ptr<stream_job>& job,
       write_raw("event: error\ndata: " + error_to_json(e.what(), "server_error").dump() + "\n\n");
       return false;
     }
-    for (std::size_t i = 0; i < g.tool_calls.size() && !broken && !gone; ++i) {
+    const bool cut = gone || (broken && J.brk != stream_break::interleave);
+    for (std::size_t i = 0; i < g.tool_calls.size() && !cut; ++i) {
       const auto& c = g.tool_calls[i];
       const auto idx = static_cast<int>(i);
       emit(dump(chunk_to_json(J.id, J.model, J.created,
@@ -285,13 +294,14 @@ inline void openai_server::answer_stream(const std::shared_ptr<stream_job>& job,
                                     {"choices", nlohmann::json::array()}, {"usage", usage_to_json(g.usage)}};
       emit(dump(usage_chunk));
     }
-    if (gone) {
+    // Each request lands in exactly one counter: a break that made the client hang up is a
+    // break, not a disconnect.
+    if (broken) {
+      breaks_.fetch_add(1);
+      if (gone || J.brk != stream_break::interleave) return false;  // close mid-stream
+    } else if (gone) {
       disconnects_.fetch_add(1);
       return false;
-    }
-    if (broken && J.brk != stream_break::interleave) {
-      breaks_.fetch_add(1);
-      return false;  // the connection closes mid-stream
     }
     if (J.brk == stream_break::no_done) {
       breaks_.fetch_add(1);
@@ -299,10 +309,10 @@ inline void openai_server::answer_stream(const std::shared_ptr<stream_job>& job,
       return true;
     }
     if (!write_raw("data: [DONE]\n\n")) {
-      disconnects_.fetch_add(1);
+      if (!broken) disconnects_.fetch_add(1);
       return false;
     }
-    (broken ? breaks_ : completed_).fetch_add(1);  // interleave: complete stream, one intruder
+    if (!broken) completed_.fetch_add(1);
     sink.done();
     return true;
   });

@@ -119,8 +119,12 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
         wd_cv.wait_for(lock, milliseconds(10), [&] { return finished; });
         continue;
       }
-      const auto wake = std::min(deadline, headers_seen.load() ? idle_limit : first_byte_limit);
-      wd_cv.wait_until(lock, options.cancel, wake, [&] { return finished; });
+      const bool seen = headers_seen.load();
+      const auto wake = std::min(deadline, seen ? idle_limit : first_byte_limit);
+      // Wakes at `wake`, on the app's stop request, at the end, or when the headers arrive
+      // (the next limit is then the idle one).
+      wd_cv.wait_until(lock, options.cancel, wake,
+                       [&] { return finished || headers_seen.load() != seen; });
     }
   });
 
@@ -142,8 +146,14 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
   hreq.headers = headers;
   hreq.body = body;
   hreq.response_handler = [&](const httplib::Response& r) {
-    headers_seen.store(true);
     touch();
+    {
+      // Under the watchdog's mutex, so it cannot miss the change between its check and its
+      // wait: it must now sleep until the idle limit instead of the first-byte limit.
+      std::lock_guard lock(wd_mutex);
+      headers_seen.store(true);
+    }
+    wd_cv.notify_all();
     status = r.status;
     out.http_status = r.status;
     out.timing.first_byte_ms = ms_since(call_start);
