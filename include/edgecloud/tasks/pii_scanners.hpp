@@ -262,10 +262,13 @@ inline void scan_ipv6(std::string_view s, std::vector<pii_span>& out) {
   }
 }
 
+// Defined in pii_address.hpp (included at the end of this file), declared here so that any of
+// the three PII headers can be included first.
+inline void scan_chinese_addresses(std::string_view s, std::vector<pii_span>& out);
+inline void scan_english_addresses(std::string_view s, std::vector<pii_span>& out);
+
 }  // namespace detail::pii
 }  // namespace edgecloud::tasks
-
-#include <edgecloud/tasks/pii_address.hpp>
 
 namespace edgecloud::tasks {
 
@@ -337,3 +340,5 @@ inline std::string redact(std::string_view text, const pii_options& options = {}
 }
 
 }  // namespace edgecloud::tasks
+
+#include <edgecloud/tasks/pii_address.hpp>
