@@ -98,7 +98,7 @@ class query_generator {
   }
   std::string long_text() {
     std::string s;
-    const int n = 200 + pick(800);
+    const int n = 100 + pick(300);
     for (int i = 0; i < n; ++i) s += pick(2) ? "数据" : " data";
     return s;
   }
