@@ -4,6 +4,8 @@
 // other files really ran it, rather than silently testing only the reference).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <iostream>
 #include <set>
 #include <string>
 
@@ -26,4 +28,37 @@ TEST(Dispatch, EveryTableIsComplete) {
                 t->rmsnorm && t->rope_neox && t->softmax && t->silu_mul && t->attention_head)
         << t->isa;
   }
+}
+
+// The arch units are compiled into this test by cmake/kernels.cmake (or scripts/test-aarch64.sh);
+// if one went missing, dispatch would silently fall back and the per-ISA tests would not run it.
+TEST(Dispatch, EveryIsaOfThisCpuIsRegistered) {
+#if defined(EDGECLOUD_KERNELS_NO_DISPATCH)
+  GTEST_SKIP() << "built with EDGECLOUD_KERNELS_NO_DISPATCH";
+#endif
+  std::set<std::string> isas;
+  for (const auto* t : k::supported_tables()) isas.insert(t->isa);
+  const uint32_t f = k::cpu_features();
+  if (f & k::cpu_avx2) EXPECT_TRUE(isas.count("avx2"));
+  if (f & k::cpu_avx512_vnni) EXPECT_TRUE(isas.count("avx512_vnni"));
+  if (f & k::cpu_neon64) EXPECT_TRUE(isas.count("neon64"));
+#if defined(__aarch64__)
+  EXPECT_TRUE(f & k::cpu_neon64);
+#endif
+  std::string list;
+  for (const auto& s : isas) list += s + " ";
+  std::cout << "tables on this CPU: " << list << "(active: " << k::active_isa() << ")\n";
+}
+
+TEST(Dispatch, ForcedIsaNameIsHonoured) {
+  // select_table() re-reads EDGECLOUD_ISA; the cache is reset by re-registering nothing new.
+  const auto tables = k::supported_tables();
+  for (const auto* t : tables) {
+    ::setenv("EDGECLOUD_ISA", t->isa, 1);
+    EXPECT_STREQ(k::detail::select_table()->isa, t->isa);
+  }
+  ::setenv("EDGECLOUD_ISA", "no-such-isa", 1);
+  EXPECT_STREQ(k::detail::select_table()->isa, "generic");
+  ::unsetenv("EDGECLOUD_ISA");
+  EXPECT_EQ(k::detail::select_table(), tables.front());
 }

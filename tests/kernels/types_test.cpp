@@ -41,7 +41,15 @@ TEST(Fp16, KnownValues) {
   EXPECT_EQ(k::fp32_to_fp16(-0.0f), 0x8000);
 }
 
-#if defined(__FLT16_MAX__)
+#if defined(__aarch64__)
+using compiler_half = __fp16;  // IEEE format by default on AArch64
+#define EDGECLOUD_HAVE_COMPILER_HALF 1
+#elif defined(__FLT16_MAX__) && (defined(__x86_64__) || defined(__i386__))
+using compiler_half = _Float16;
+#define EDGECLOUD_HAVE_COMPILER_HALF 1
+#endif
+
+#if defined(EDGECLOUD_HAVE_COMPILER_HALF)
 // Independent reference: the compiler's IEEE binary16 type (round to nearest even).
 TEST(Fp16, MatchesCompilerFloat16OnRandomFloats) {
   std::mt19937 gen(7);
@@ -51,7 +59,7 @@ TEST(Fp16, MatchesCompilerFloat16OnRandomFloats) {
     float f = std::bit_cast<float>(bits(gen));
     if (i % 2) f = std::ldexp(std::fmod(f, 1.0f), static_cast<int>(bits(gen) % 48) - 30);
     if (std::isnan(f)) continue;
-    const _Float16 h = static_cast<_Float16>(f);
+    const compiler_half h = static_cast<compiler_half>(f);
     uint16_t expected;
     std::memcpy(&expected, &h, 2);
     ASSERT_EQ(k::fp32_to_fp16(f), expected) << f;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // gguf::file on the fixture models: the values listed in ../shared/fixtures/README.md (written by
 // an independent numpy GGUF writer), tensor directory, data placement and the typed accessors.
-#include <edgecloud/model/gguf.hpp>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <edgecloud/model/gguf.hpp>
 #include <map>
 #include <string>
 
@@ -143,8 +143,9 @@ TEST(GgufFixtures, RequireTensorMessages) {
     f.require_tensor("blk.9.attn_q.weight", {64, 64}, {gguf::type_q8_0, gguf::type_f16});
     FAIL() << "no throw";
   } catch (const model_error& e) {
-    EXPECT_STREQ(e.what(),
-                 "tensor blk.9.attn_q.weight: expected 64x64 Q8_0|F16, the file has no such tensor");
+    EXPECT_STREQ(
+        e.what(),
+        "tensor blk.9.attn_q.weight: expected 64x64 Q8_0|F16, the file has no such tensor");
   }
 }
 

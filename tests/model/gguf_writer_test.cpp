@@ -2,17 +2,17 @@
 // gguf::writer -> gguf::file round trip: every metadata type (limits included), nested arrays,
 // tensors of each supported type, alignments, GGUF v2; the byte layout is checked by hand for a
 // minimal file (independent of the reader).
-#include <edgecloud/model/gguf.hpp>
-#include <edgecloud/model/gguf_writer.hpp>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
+#include <edgecloud/model/gguf.hpp>
+#include <edgecloud/model/gguf_writer.hpp>
 #include <filesystem>
 #include <limits>
 #include <numeric>
 #include <string>
-#include <unistd.h>
 
 #include "common/fixtures.hpp"
 
@@ -45,9 +45,19 @@ TEST(GgufWriter, MinimalFileLayoutByHand) {
   std::string expect("GGUF", 4);
   auto u32 = [&](uint32_t v) { expect.append(reinterpret_cast<char*>(&v), 4); };
   auto u64 = [&](uint64_t v) { expect.append(reinterpret_cast<char*>(&v), 8); };
-  u32(3); u64(1); u64(1);
-  u64(1); expect += 'k'; u32(0); expect += char(7);
-  u64(1); expect += 't'; u32(1); u64(2); u32(0); u64(0);
+  u32(3);
+  u64(1);
+  u64(1);
+  u64(1);
+  expect += 'k';
+  u32(0);
+  expect += char(7);
+  u64(1);
+  expect += 't';
+  u32(1);
+  u64(2);
+  u32(0);
+  u64(0);
   expect.resize((expect.size() + 31) / 32 * 32, '\0');
   float fl[2] = {1.5f, -2.0f};
   expect.append(reinterpret_cast<char*>(fl), 8);
@@ -87,16 +97,15 @@ TEST(GgufWriter, EveryScalarTypeRoundTrips) {
   EXPECT_EQ(scalar<float>(f, "f32", gguf::value_type::f32), 1e-6f);
   EXPECT_EQ(scalar<uint64_t>(f, "u64", gguf::value_type::u64),
             std::numeric_limits<uint64_t>::max());
-  EXPECT_EQ(scalar<int64_t>(f, "i64", gguf::value_type::i64),
-            std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(scalar<int64_t>(f, "i64", gguf::value_type::i64), std::numeric_limits<int64_t>::min());
   EXPECT_EQ(scalar<double>(f, "f64", gguf::value_type::f64), 1e6);
   // Typed accessors and their range checks.
   EXPECT_EQ(f.get_uint("u8"), 255u);
   EXPECT_EQ(f.get_int("i8"), -128);
   EXPECT_EQ(f.get_uint("u32"), 4294967295u);
   EXPECT_EQ(f.get_uint("u64"), std::numeric_limits<uint64_t>::max());
-  EXPECT_THROW(f.get_int("u64"), model_error);   // does not fit int64
-  EXPECT_THROW(f.get_uint("i8"), model_error);   // negative
+  EXPECT_THROW(f.get_int("u64"), model_error);  // does not fit int64
+  EXPECT_THROW(f.get_uint("i8"), model_error);  // negative
   EXPECT_EQ(f.get_int("i64"), std::numeric_limits<int64_t>::min());
   EXPECT_EQ(f.get_float("f32"), static_cast<double>(1e-6f));
   EXPECT_EQ(f.get_float("f64"), 1e6);
@@ -153,8 +162,7 @@ TEST(GgufWriter, ArraysOfEveryTypeAndNesting) {
   ASSERT_EQ(bools.size(), 3u);
   EXPECT_EQ(bools[0].as_int(), 1);
   EXPECT_EQ(bools[1].as_int(), 0);
-  EXPECT_EQ(f.get_string_array("strings"),
-            (std::vector<std::string_view>{"a", "", "\xC4\xA0the"}));
+  EXPECT_EQ(f.get_string_array("strings"), (std::vector<std::string_view>{"a", "", "\xC4\xA0the"}));
 
   const gguf::metadata_value* nested = f.find("nested");
   ASSERT_NE(nested, nullptr);

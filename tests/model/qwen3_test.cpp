@@ -260,6 +260,23 @@ TEST(Qwen3Session, ThreadsAndBatchSizeDoNotChangeResults) {
   }
 }
 
+TEST(Qwen3Session, CompileTimeCapacityCacheGivesTheSameLogits) {
+  EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-q8_0.gguf");
+  const qwen3 model = qwen3::load(m);
+  const auto tokens = test_tokens(30, model.config().n_vocab);
+  session_config c = test_config(dtype::f16);
+  c.context = 0;  // the static cache fixes it
+  edgecloud::model::basic_session<edgecloud::model::static_kv_cache<64>> fixed(model, c);
+  EXPECT_EQ(fixed.cache().capacity(), 64u);
+  EXPECT_EQ(fixed.config().context, 64u);
+  session dynamic(model, test_config(dtype::f16));
+  auto a = fixed.prefill(tokens);
+  auto b = dynamic.prefill(tokens);
+  EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin()));
+  const auto more = test_tokens(35, model.config().n_vocab);
+  EXPECT_THROW(fixed.prefill(more), edgecloud::capacity_error);  // 30 + 35 > 64
+}
+
 TEST(Qwen3Session, RefusesWhatDoesNotFit) {
   EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-f32.gguf");
   const qwen3 model = qwen3::load(m);

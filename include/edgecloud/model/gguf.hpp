@@ -22,15 +22,14 @@
 // is a `model_error` naming the problem, the key or tensor, and the byte offset.
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/model/gguf_types.hpp>
-#include <edgecloud/model/mapped_file.hpp>
-
 #include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <edgecloud/error.hpp>
+#include <edgecloud/model/gguf_types.hpp>
+#include <edgecloud/model/mapped_file.hpp>
 #include <filesystem>
 #include <initializer_list>
 #include <limits>
@@ -55,10 +54,10 @@ inline constexpr int max_array_depth = 8;
 
 struct tensor_info {
   std::string name;
-  std::vector<uint64_t> dims;      // dims[0] = fastest (columns), as GGUF stores
-  uint32_t type = 0;               // GGML type id (== kernels::dtype values)
-  uint64_t offset = 0;             // from the start of the data section
-  const std::byte* data = nullptr; // points into the file's bytes
+  std::vector<uint64_t> dims;       // dims[0] = fastest (columns), as GGUF stores
+  uint32_t type = 0;                // GGML type id (== kernels::dtype values)
+  uint64_t offset = 0;              // from the start of the data section
+  const std::byte* data = nullptr;  // points into the file's bytes
   uint64_t n_bytes = 0;
 
   uint64_t n_elements() const {
@@ -76,9 +75,9 @@ struct metadata_value {
 
   // Scalars of any numeric type (bool counts as 0/1); nullopt for strings and arrays.
   std::optional<double> as_double() const;
-  std::optional<int64_t> as_int() const;       // nullopt also for a u64 above INT64_MAX
-  std::optional<uint64_t> as_uint() const;     // nullopt also for a negative value
-  std::string_view as_string() const;          // empty unless type == string
+  std::optional<int64_t> as_int() const;    // nullopt also for a u64 above INT64_MAX
+  std::optional<uint64_t> as_uint() const;  // nullopt also for a negative value
+  std::string_view as_string() const;       // empty unless type == string
   // Arrays: elements as values (any element type, including nested arrays).
   std::vector<metadata_value> elements() const;
 };
@@ -149,12 +148,14 @@ class cursor {
 
 // Smallest number of bytes one element of type t can take (for capping counts).
 constexpr uint64_t min_encoded_size(value_type t) noexcept {
-  if (t == value_type::string) return 8;        // u64 length
-  if (t == value_type::array) return 4 + 8;     // u32 type + u64 count
+  if (t == value_type::string) return 8;     // u64 length
+  if (t == value_type::array) return 4 + 8;  // u32 type + u64 count
   return value_type_size(t);
 }
 
-inline bool valid_value_type(uint32_t t) noexcept { return t < value_type_count; }
+inline bool valid_value_type(uint32_t t) noexcept {
+  return t < value_type_count;
+}
 
 // Validates one value of type t at the cursor and returns its description. depth counts arrays.
 inline metadata_value parse_value(cursor& c, value_type t, int depth) {
@@ -180,7 +181,7 @@ inline metadata_value parse_value(cursor& c, value_type t, int depth) {
         c.fail("array of " + std::to_string(v.count) + " " +
                std::string(value_type_name(v.element_type)) + " elements at offset " +
                std::to_string(start) + " cannot fit in the " + std::to_string(c.remaining()) +
-               " bytes left in the file");
+               " bytes left in the file (file truncated or length corrupt)");
       const std::byte* first = c.here();
       if (v.element_type == value_type::string || v.element_type == value_type::array) {
         for (uint64_t i = 0; i < v.count; ++i) parse_value(c, v.element_type, depth + 1);
@@ -220,20 +221,29 @@ inline std::string format_dims(std::span<const uint64_t> dims) {
 inline std::optional<int64_t> metadata_value::as_int() const {
   const std::byte* p = payload.data();
   switch (type) {
-    case value_type::u8: return detail::load<uint8_t>(p);
-    case value_type::i8: return detail::load<int8_t>(p);
-    case value_type::u16: return detail::load<uint16_t>(p);
-    case value_type::i16: return detail::load<int16_t>(p);
-    case value_type::u32: return detail::load<uint32_t>(p);
-    case value_type::i32: return detail::load<int32_t>(p);
-    case value_type::i64: return detail::load<int64_t>(p);
-    case value_type::boolean: return detail::load<uint8_t>(p);
+    case value_type::u8:
+      return detail::load<uint8_t>(p);
+    case value_type::i8:
+      return detail::load<int8_t>(p);
+    case value_type::u16:
+      return detail::load<uint16_t>(p);
+    case value_type::i16:
+      return detail::load<int16_t>(p);
+    case value_type::u32:
+      return detail::load<uint32_t>(p);
+    case value_type::i32:
+      return detail::load<int32_t>(p);
+    case value_type::i64:
+      return detail::load<int64_t>(p);
+    case value_type::boolean:
+      return detail::load<uint8_t>(p);
     case value_type::u64: {
       uint64_t u = detail::load<uint64_t>(p);
       if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
       return static_cast<int64_t>(u);
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -320,8 +330,8 @@ class file {
     if (!is_integer(v->type)) wrong_type(key, *v, "an integer");
     auto u = v->as_uint();
     if (!u)
-      throw model_error("metadata " + std::string(key) + ": value " +
-                        std::to_string(*v->as_int()) + " is negative, expected a count");
+      throw model_error("metadata " + std::string(key) + ": value " + std::to_string(*v->as_int()) +
+                        " is negative, expected a count");
     return u;
   }
   std::optional<int64_t> get_int(std::string_view key) const {
@@ -413,7 +423,8 @@ class file {
   const tensor_info& require_tensor(std::string_view name, std::initializer_list<uint64_t> dims,
                                     std::initializer_list<uint32_t> allowed_types) const {
     const tensor_info* t = find_tensor(name);
-    std::string expected = dims.size() ? detail::format_dims({dims.begin(), dims.size()}) : "any shape";
+    std::string expected =
+        dims.size() ? detail::format_dims({dims.begin(), dims.size()}) : "any shape";
     if (allowed_types.size()) {
       expected += ' ';
       bool first = true;
@@ -426,14 +437,14 @@ class file {
     if (!t)
       throw model_error("tensor " + std::string(name) + ": expected " + expected +
                         ", the file has no such tensor");
-    bool dims_ok = dims.size() == 0 || std::equal(t->dims.begin(), t->dims.end(), dims.begin(), dims.end());
-    bool type_ok = allowed_types.size() == 0 ||
-                   std::find(allowed_types.begin(), allowed_types.end(), t->type) !=
-                       allowed_types.end();
+    bool dims_ok =
+        dims.size() == 0 || std::equal(t->dims.begin(), t->dims.end(), dims.begin(), dims.end());
+    bool type_ok =
+        allowed_types.size() == 0 ||
+        std::find(allowed_types.begin(), allowed_types.end(), t->type) != allowed_types.end();
     if (!dims_ok || !type_ok)
-      throw model_error("tensor " + std::string(name) + ": expected " + expected +
-                        ", file has " + detail::format_dims(t->dims) + " " +
-                        ggml_type_name(t->type));
+      throw model_error("tensor " + std::string(name) + ": expected " + expected + ", file has " +
+                        detail::format_dims(t->dims) + " " + ggml_type_name(t->type));
     return *t;
   }
 
@@ -453,9 +464,9 @@ class file {
     bytes_ = bytes;
     detail::cursor c(bytes);
     if (bytes.size() < 4 || std::memcmp(bytes.data(), "GGUF", 4) != 0)
-      c.fail(bytes.size() < 4 ? "file of " + std::to_string(bytes.size()) +
-                                    " bytes is too short to be GGUF"
-                              : "not a GGUF file (the first 4 bytes are not \"GGUF\")");
+      c.fail(bytes.size() < 4
+                 ? "file of " + std::to_string(bytes.size()) + " bytes is too short to be GGUF"
+                 : "not a GGUF file (the first 4 bytes are not \"GGUF\")");
     c.skip(4, "magic");
     version_ = c.read<uint32_t>("version");
     if (version_ != 2 && version_ != 3) {
@@ -470,10 +481,10 @@ class file {
     // + 4 (n_dims) + 8 (one dim) + 4 (type) + 8 (offset).
     if (n_kv > c.remaining() / 13)
       c.fail("metadata count " + std::to_string(n_kv) + " cannot fit in a file of " +
-             std::to_string(bytes.size()) + " bytes");
+             std::to_string(bytes.size()) + " bytes (file truncated or count corrupt)");
     if (n_tensors > (c.remaining() - n_kv * 13) / 32)
       c.fail("tensor count " + std::to_string(n_tensors) + " cannot fit in a file of " +
-             std::to_string(bytes.size()) + " bytes");
+             std::to_string(bytes.size()) + " bytes (file truncated or count corrupt)");
 
     metadata_.reserve(static_cast<size_t>(n_kv));
     key_index_.reserve(static_cast<size_t>(n_kv));

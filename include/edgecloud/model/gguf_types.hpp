@@ -39,19 +39,32 @@ inline constexpr uint32_t value_type_count = 13;
 
 constexpr std::string_view value_type_name(value_type t) noexcept {
   switch (t) {
-    case value_type::u8: return "u8";
-    case value_type::i8: return "i8";
-    case value_type::u16: return "u16";
-    case value_type::i16: return "i16";
-    case value_type::u32: return "u32";
-    case value_type::i32: return "i32";
-    case value_type::f32: return "f32";
-    case value_type::boolean: return "bool";
-    case value_type::string: return "string";
-    case value_type::array: return "array";
-    case value_type::u64: return "u64";
-    case value_type::i64: return "i64";
-    case value_type::f64: return "f64";
+    case value_type::u8:
+      return "u8";
+    case value_type::i8:
+      return "i8";
+    case value_type::u16:
+      return "u16";
+    case value_type::i16:
+      return "i16";
+    case value_type::u32:
+      return "u32";
+    case value_type::i32:
+      return "i32";
+    case value_type::f32:
+      return "f32";
+    case value_type::boolean:
+      return "bool";
+    case value_type::string:
+      return "string";
+    case value_type::array:
+      return "array";
+    case value_type::u64:
+      return "u64";
+    case value_type::i64:
+      return "i64";
+    case value_type::f64:
+      return "f64";
   }
   return "unknown";
 }
@@ -61,17 +74,22 @@ constexpr uint64_t value_type_size(value_type t) noexcept {
   switch (t) {
     case value_type::u8:
     case value_type::i8:
-    case value_type::boolean: return 1;
+    case value_type::boolean:
+      return 1;
     case value_type::u16:
-    case value_type::i16: return 2;
+    case value_type::i16:
+      return 2;
     case value_type::u32:
     case value_type::i32:
-    case value_type::f32: return 4;
+    case value_type::f32:
+      return 4;
     case value_type::u64:
     case value_type::i64:
-    case value_type::f64: return 8;
+    case value_type::f64:
+      return 8;
     case value_type::string:
-    case value_type::array: return 0;
+    case value_type::array:
+      return 0;
   }
   return 0;
 }
@@ -85,8 +103,10 @@ constexpr bool is_integer(value_type t) noexcept {
     case value_type::u32:
     case value_type::i32:
     case value_type::u64:
-    case value_type::i64: return true;
-    default: return false;
+    case value_type::i64:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -111,17 +131,17 @@ struct ggml_type_traits {
 // The GGML type ids with a fixed block layout (ggml/include/ggml.h, ggml/src/ggml-common.h).
 // Ids 4 and 5 (Q4_2, Q4_3) were removed from GGML; 31-33 were short-lived Q4_0_4_4... repacks.
 inline constexpr ggml_type_traits ggml_types[] = {
-    {0, "F32", 1, 4},        {1, "F16", 1, 2},         {2, "Q4_0", 32, 18},
-    {3, "Q4_1", 32, 20},     {6, "Q5_0", 32, 22},      {7, "Q5_1", 32, 24},
-    {8, "Q8_0", 32, 34},     {9, "Q8_1", 32, 36},      {10, "Q2_K", 256, 84},
-    {11, "Q3_K", 256, 110},  {12, "Q4_K", 256, 144},   {13, "Q5_K", 256, 176},
-    {14, "Q6_K", 256, 210},  {15, "Q8_K", 256, 292},   {16, "IQ2_XXS", 256, 66},
-    {17, "IQ2_XS", 256, 74}, {18, "IQ3_XXS", 256, 98}, {19, "IQ1_S", 256, 50},
-    {20, "IQ4_NL", 32, 18},  {21, "IQ3_S", 256, 110},  {22, "IQ2_S", 256, 82},
-    {23, "IQ4_XS", 256, 136}, {24, "I8", 1, 1},        {25, "I16", 1, 2},
-    {26, "I32", 1, 4},       {27, "I64", 1, 8},        {28, "F64", 1, 8},
-    {29, "IQ1_M", 256, 56},  {30, "BF16", 1, 2},       {34, "TQ1_0", 256, 54},
-    {35, "TQ2_0", 256, 66},
+    {0, "F32", 1, 4},         {1, "F16", 1, 2},         {2, "Q4_0", 32, 18},
+    {3, "Q4_1", 32, 20},      {6, "Q5_0", 32, 22},      {7, "Q5_1", 32, 24},
+    {8, "Q8_0", 32, 34},      {9, "Q8_1", 32, 36},      {10, "Q2_K", 256, 84},
+    {11, "Q3_K", 256, 110},   {12, "Q4_K", 256, 144},   {13, "Q5_K", 256, 176},
+    {14, "Q6_K", 256, 210},   {15, "Q8_K", 256, 292},   {16, "IQ2_XXS", 256, 66},
+    {17, "IQ2_XS", 256, 74},  {18, "IQ3_XXS", 256, 98}, {19, "IQ1_S", 256, 50},
+    {20, "IQ4_NL", 32, 18},   {21, "IQ3_S", 256, 110},  {22, "IQ2_S", 256, 82},
+    {23, "IQ4_XS", 256, 136}, {24, "I8", 1, 1},         {25, "I16", 1, 2},
+    {26, "I32", 1, 4},        {27, "I64", 1, 8},        {28, "F64", 1, 8},
+    {29, "IQ1_M", 256, 56},   {30, "BF16", 1, 2},       {34, "TQ1_0", 256, 54},
+    {35, "TQ2_0", 256, 66},    {39, "MXFP4", 32, 17},
 };
 
 // nullptr for an id whose layout is unknown.
@@ -139,7 +159,8 @@ inline std::string ggml_type_name(uint32_t id) {
 
 // Bytes of a tensor of `type` with GGUF dims (dims[0] = row length), or nullopt when the type is
 // unknown, dims[0] is not a whole number of blocks, or the size overflows 64 bits.
-inline std::optional<uint64_t> tensor_bytes(uint32_t type, std::span<const uint64_t> dims) noexcept {
+inline std::optional<uint64_t> tensor_bytes(uint32_t type,
+                                            std::span<const uint64_t> dims) noexcept {
   const auto* t = find_ggml_type(type);
   if (!t || dims.empty()) return std::nullopt;
   if (dims[0] % t->block_elems != 0) return std::nullopt;

@@ -20,15 +20,14 @@
 // the bytes afterwards, hostile files for the reader.
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/model/gguf_types.hpp>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <edgecloud/error.hpp>
+#include <edgecloud/model/gguf_types.hpp>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -100,18 +99,30 @@ inline void append_string(std::string& out, std::string_view s) {
 }
 template <class T>
 constexpr value_type value_type_of() {
-  if constexpr (std::is_same_v<T, uint8_t>) return value_type::u8;
-  else if constexpr (std::is_same_v<T, int8_t>) return value_type::i8;
-  else if constexpr (std::is_same_v<T, uint16_t>) return value_type::u16;
-  else if constexpr (std::is_same_v<T, int16_t>) return value_type::i16;
-  else if constexpr (std::is_same_v<T, uint32_t>) return value_type::u32;
-  else if constexpr (std::is_same_v<T, int32_t>) return value_type::i32;
-  else if constexpr (std::is_same_v<T, float>) return value_type::f32;
-  else if constexpr (std::is_same_v<T, bool>) return value_type::boolean;
-  else if constexpr (std::is_same_v<T, uint64_t>) return value_type::u64;
-  else if constexpr (std::is_same_v<T, int64_t>) return value_type::i64;
-  else if constexpr (std::is_same_v<T, double>) return value_type::f64;
-  else static_assert(sizeof(T) == 0, "not a GGUF scalar type");
+  if constexpr (std::is_same_v<T, uint8_t>)
+    return value_type::u8;
+  else if constexpr (std::is_same_v<T, int8_t>)
+    return value_type::i8;
+  else if constexpr (std::is_same_v<T, uint16_t>)
+    return value_type::u16;
+  else if constexpr (std::is_same_v<T, int16_t>)
+    return value_type::i16;
+  else if constexpr (std::is_same_v<T, uint32_t>)
+    return value_type::u32;
+  else if constexpr (std::is_same_v<T, int32_t>)
+    return value_type::i32;
+  else if constexpr (std::is_same_v<T, float>)
+    return value_type::f32;
+  else if constexpr (std::is_same_v<T, bool>)
+    return value_type::boolean;
+  else if constexpr (std::is_same_v<T, uint64_t>)
+    return value_type::u64;
+  else if constexpr (std::is_same_v<T, int64_t>)
+    return value_type::i64;
+  else if constexpr (std::is_same_v<T, double>)
+    return value_type::f64;
+  else
+    static_assert(sizeof(T) == 0, "not a GGUF scalar type");
 }
 }  // namespace detail
 
@@ -127,8 +138,10 @@ struct array_value {
     a.element_type = detail::value_type_of<T>();
     a.count = values.size();
     for (const T& v : values) {
-      if constexpr (std::is_same_v<T, bool>) detail::append_raw(a.encoded, uint8_t(v ? 1 : 0));
-      else detail::append_raw(a.encoded, v);
+      if constexpr (std::is_same_v<T, bool>)
+        detail::append_raw(a.encoded, uint8_t(v ? 1 : 0));
+      else
+        detail::append_raw(a.encoded, v);
     }
     return a;
   }
@@ -178,9 +191,7 @@ class writer {
     version_ = v;
   }
   // Records `general.alignment` (u32) and pads the data section and every tensor to it.
-  void set_alignment(uint32_t a) {
-    add_u32("general.alignment", a);
-  }
+  void set_alignment(uint32_t a) { add_u32("general.alignment", a); }
   uint32_t alignment() const noexcept { return alignment_; }
 
   void add_u8(std::string_view key, uint8_t v) { add_scalar(key, v); }
@@ -209,12 +220,13 @@ class writer {
     out += a.encoded;
   }
   // A value given as its encoded bytes (everything after the u32 type), unchecked: to copy
-  // metadata from another file verbatim, or to build deliberately broken files in tests.
+  // metadata from another file verbatim, or to build deliberately broken files in tests. A valid
+  // u32 `general.alignment` sets the padding; an invalid one is written but not followed.
   void add_encoded(std::string_view key, value_type t, std::string_view encoded) {
     if (key == "general.alignment" && t == value_type::u32 && encoded.size() == 4) {
       uint32_t a;
       std::memcpy(&a, encoded.data(), 4);
-      note_alignment(a);
+      if (a != 0 && (a & (a - 1)) == 0 && a <= (1u << 30)) note_alignment(a);
     }
     begin_kv(key, t).append(encoded);
   }
@@ -325,8 +337,10 @@ class writer {
   template <class T>
   void add_scalar(std::string_view key, T v) {
     std::string& out = begin_kv(key, detail::value_type_of<T>());
-    if constexpr (std::is_same_v<T, bool>) detail::append_raw(out, uint8_t(v ? 1 : 0));
-    else detail::append_raw(out, v);
+    if constexpr (std::is_same_v<T, bool>)
+      detail::append_raw(out, uint8_t(v ? 1 : 0));
+    else
+      detail::append_raw(out, v);
   }
   std::string& begin_kv(std::string_view key, value_type t) {
     if (!keys_.insert(std::string(key)).second) {

@@ -11,11 +11,10 @@
 // the lost pages raises SIGBUS. Model files are not expected to change under a running engine.
 #pragma once
 
-#include <edgecloud/error.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <edgecloud/error.hpp>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -94,9 +93,15 @@ class mapped_file {
     return m;
   }
 
-  std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
-  const std::byte* data() const noexcept { return data_; }
-  size_t size() const noexcept { return size_; }
+  std::span<const std::byte> bytes() const noexcept {
+    return {data_, size_};
+  }
+  const std::byte* data() const noexcept {
+    return data_;
+  }
+  size_t size() const noexcept {
+    return size_;
+  }
 
  private:
   [[noreturn]] static void fail(const std::filesystem::path& path, const char* what, int err) {

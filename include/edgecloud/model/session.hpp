@@ -15,9 +15,9 @@
 // and the config: nothing is allocated by prefill, decode_step or generate afterwards (a test
 // counts operator new calls to hold that).
 //
-// Threads: each product splits the matrix rows among the pool's threads; the input activations
-// are rounded to Q8_0 once per product (when the weight is Q8_0) and shared by every thread.
-// Attention splits (position, head) pairs round-robin, so causal prefill stays balanced.
+// Threads: each product is cut into row blocks (16-row multiples, a few per thread) that the
+// pool's threads claim; the input activations are rounded to Q8_0 once per product (when the
+// weight is Q8_0) and shared by every thread. Attention tasks are (position, head) pairs.
 #pragma once
 
 #include <edgecloud/error.hpp>
@@ -60,7 +60,8 @@ class basic_session {
         config_(normalized(model, config)),
         cache_(kv_shape{model.config().n_layers, model.config().n_head_kv, model.config().head_dim},
                config_.context, config_.kv_type),
-        pool_(std::make_unique<thread_pool>(config_.threads)) {
+        pool_(std::make_unique<thread_pool>(config_.threads)),
+        tasks_(pool_->size() == 1 ? 1 : pool_->size() * tasks_per_thread) {
     config_.context = cache_.capacity();
     allocate_arena();
   }
@@ -190,6 +191,9 @@ class basic_session {
   static constexpr size_t logits_rows_all = ~size_t{0};  // keep every row of the chunk
   static constexpr size_t logits_row_last = 1;           // keep the chunk's last row
   static constexpr size_t hidden_row_only = ~size_t{0} - 1;  // last row's normed state, no head
+  // Each product is cut into this many row blocks per thread; threads claim blocks, so a
+  // descheduled thread's share is taken by the others (see thread_pool.hpp).
+  static constexpr size_t tasks_per_thread = 4;
 
   static session_config normalized(const qwen3& model, session_config c) {
     if (c.context == 0) c.context = std::min<size_t>(model.config().n_ctx_train, 4096);
@@ -257,7 +261,7 @@ class basic_session {
   // Rounds m rows of n floats (row stride n) to Q8_0 blocks in xq_, once for all threads.
   void quantize_rows(const float* X, size_t m, size_t n) {
     const size_t blocks = n / 32;
-    pool_->parallel_for(m, [&](size_t b, size_t e) {
+    pool_->parallel_for(m, [&](size_t b, size_t e, size_t) {
       for (size_t i = b; i < e; ++i) kernels::quantize_row_q8_0(X + i * n, xq_ + i * blocks, n);
     }, 8);
   }
@@ -266,7 +270,7 @@ class basic_session {
   void norm_rows(const float* X, const float* w, float* H, size_t m, bool quantize) {
     const qwen3_config& c = model_->config();
     const size_t n = c.n_embd;
-    pool_->parallel_for(m, [&](size_t b, size_t e) {
+    pool_->parallel_for(m, [&](size_t b, size_t e, size_t) {
       for (size_t i = b; i < e; ++i) {
         kernels::rmsnorm(X + i * n, w, H + i * n, n, c.rms_eps);
         if (quantize) kernels::quantize_row_q8_0(H + i * n, xq_ + i * (n / 32), n);
@@ -282,6 +286,7 @@ class basic_session {
   session_config config_;
   Cache cache_;
   std::unique_ptr<thread_pool> pool_;
+  size_t tasks_;  // row blocks per product: a few per thread, claimed dynamically
   std::unique_ptr<std::byte[], detail::aligned_free> arena_;
   size_t arena_bytes_ = 0;
   float *x_ = nullptr, *h_ = nullptr, *q_ = nullptr, *k_ = nullptr, *v_ = nullptr;
@@ -326,9 +331,9 @@ void basic_session<Cache>::forward(std::span<const int32_t> tokens, size_t logit
   norm_rows(x_ + first * E, model_->output_norm(), h_, rows, out.quantized());
   hidden_row_ = h_ + (rows - 1) * E;
   float* Y = logits_ + (logits_rows == logits_rows_all ? logits_offset * c.n_vocab : 0);
-  pool_->run([&](size_t t, size_t n) {
+  pool_->run(tasks_, [&](size_t t, size_t) {
     size_t r0, r1;
-    split(out.rows, t, n, r0, r1);
+    split(out.rows, t, tasks_, r0, r1);
     product(out, rows, h_, xq_, Y, c.n_vocab, r0, r1);
   });
 }
@@ -341,17 +346,17 @@ void basic_session<Cache>::attention_block(size_t layer, size_t m, size_t p0) {
 
   // h = rmsnorm(x) * attn_norm; q, k, v = W h: one fork for all three products.
   norm_rows(x_, L.attn_norm, h_, m, L.wq.quantized() || L.wk.quantized() || L.wv.quantized());
-  pool_->run([&](size_t t, size_t n) {
+  pool_->run(tasks_, [&](size_t t, size_t) {
     size_t r0, r1;
-    split(QD, t, n, r0, r1);
+    split(QD, t, tasks_, r0, r1);
     product(L.wq, m, h_, xq_, q_, QD, r0, r1);
-    split(KD, t, n, r0, r1);
+    split(KD, t, tasks_, r0, r1);
     product(L.wk, m, h_, xq_, k_, KD, r0, r1);
     product(L.wv, m, h_, xq_, v_, KD, r0, r1);
   });
 
   // Biases (Qwen2), per-head q/k RMSNorm (Qwen3), NeoX RoPE, then k, v into the cache.
-  pool_->parallel_for(m, [&](size_t b, size_t e) {
+  pool_->parallel_for(m, [&](size_t b, size_t e, size_t) {
     for (size_t i = b; i < e; ++i) {
       float* qi = q_ + i * QD;
       float* ki = k_ + i * KD;
@@ -380,22 +385,19 @@ void basic_session<Cache>::attention_block(size_t layer, size_t m, size_t p0) {
   const auto* K = static_cast<const std::byte*>(cache_.k_data(layer));
   const auto* V = static_cast<const std::byte*>(cache_.v_data(layer));
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const size_t tasks = m * c.n_head;
-  pool_->run([&](size_t t, size_t n) {
-    float* scores = scores_ + t * cache_.capacity();
-    for (size_t task = t; task < tasks; task += n) {
-      const size_t i = task / c.n_head, h = task % c.n_head, g = h / group;
-      kernels::attention_head(q_ + i * QD + h * hd, K + g * hd * es, V + g * hd * es,
-                              cache_.type(), cache_.row_elements(), p0 + i + 1, hd, scale,
-                              scores, att_ + i * QD + h * hd);
-    }
+  pool_->run(m * c.n_head, [&](size_t task, size_t thread) {
+    float* scores = scores_ + thread * cache_.capacity();
+    const size_t i = task / c.n_head, h = task % c.n_head, g = h / group;
+    kernels::attention_head(q_ + i * QD + h * hd, K + g * hd * es, V + g * hd * es,
+                            cache_.type(), cache_.row_elements(), p0 + i + 1, hd, scale, scores,
+                            att_ + i * QD + h * hd);
   });
 
   // x += Wo att, each thread adding the rows it computed.
   if (L.wo.quantized()) quantize_rows(att_, m, QD);
-  pool_->run([&](size_t t, size_t n) {
+  pool_->run(tasks_, [&](size_t t, size_t) {
     size_t r0, r1;
-    split(E, t, n, r0, r1);
+    split(E, t, tasks_, r0, r1);
     product(L.wo, m, att_, xq_, h_, E, r0, r1);
     for (size_t i = 0; i < m; ++i)
       for (size_t r = r0; r < r1; ++r) x_[i * E + r] += h_[i * E + r];
@@ -409,23 +411,23 @@ void basic_session<Cache>::ffn_block(size_t layer, size_t m) {
   const size_t E = c.n_embd, F = c.n_ff;
 
   norm_rows(x_, L.ffn_norm, h_, m, L.gate.quantized() || L.up.quantized());
-  pool_->run([&](size_t t, size_t n) {
+  pool_->run(tasks_, [&](size_t t, size_t) {
     size_t r0, r1;
-    split(F, t, n, r0, r1);
+    split(F, t, tasks_, r0, r1);
     product(L.gate, m, h_, xq_, gate_, F, r0, r1);
     product(L.up, m, h_, xq_, up_, F, r0, r1);
   });
   // gate = silu(gate) * up, rounded to Q8_0 for the down product.
   const bool quantize = L.down.quantized();
-  pool_->parallel_for(m, [&](size_t b, size_t e) {
+  pool_->parallel_for(m, [&](size_t b, size_t e, size_t) {
     for (size_t i = b; i < e; ++i) {
       kernels::silu_mul(gate_ + i * F, up_ + i * F, gate_ + i * F, F);
       if (quantize) kernels::quantize_row_q8_0(gate_ + i * F, xq_ + i * (F / 32), F);
     }
   }, 8);
-  pool_->run([&](size_t t, size_t n) {
+  pool_->run(tasks_, [&](size_t t, size_t) {
     size_t r0, r1;
-    split(E, t, n, r0, r1);
+    split(E, t, tasks_, r0, r1);
     product(L.down, m, gate_, xq_, h_, E, r0, r1);
     for (size_t i = 0; i < m; ++i)
       for (size_t r = r0; r < r1; ++r) x_[i * E + r] += h_[i * E + r];
