@@ -13,3 +13,4 @@
 #include <edgecloud/generate/label_scoring.hpp>
 #include <edgecloud/generate/restricted_head.hpp>
 #include <edgecloud/generate/vocab_bytes.hpp>
+#include <edgecloud/generate/session_source.hpp>

@@ -192,6 +192,9 @@ TEST(ByteAutomaton, UnsupportedKeywordsAreErrors) {
 }
 
 TEST(ByteAutomaton, OversizedSchemasAreRefused) {
+  std::string deep = R"({"type":"integer"})";
+  for (int i = 0; i < 40; ++i) deep = R"({"type":"array","maxItems":1,"items":)" + deep + "}";
+  EXPECT_THROW(compile(deep), edgecloud::config_error);
   eg::json_options o;
   o.default_max_items = 50;
   o.default_max_string_length = 500;

@@ -64,6 +64,12 @@ class schema_compiler {
   }
 
   fragment schema(const json& s, const std::string& path) {
+    if (++depth_ > max_depth)
+      throw config_error("JSON Schema at " + where(path) + ": nested deeper than 32 levels");
+    struct leave {
+      int& d;
+      ~leave() { --d; }
+    } guard{depth_};
     if (!s.is_object())
       throw config_error("JSON Schema at " + where(path) +
                          ": expected an object schema (boolean schemas are not supported)");
@@ -482,9 +488,11 @@ class schema_compiler {
     return {in, out};
   }
 
+  static constexpr int max_depth = 32;
   nfa_builder b_;
   json_options o_;
   uint64_t cap_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace detail

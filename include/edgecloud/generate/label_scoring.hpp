@@ -86,7 +86,12 @@ void score_node(Source& source, const label_trie_node& node, size_t position, do
       continue;
     }
     source.advance(token);
-    score_node(source, *child, position + 1, lp, false, out);
+    try {
+      score_node(source, *child, position + 1, lp, false, out);
+    } catch (...) {
+      source.truncate(position);  // leave the source at the prefix even on error
+      throw;
+    }
     source.truncate(position);
   }
 }

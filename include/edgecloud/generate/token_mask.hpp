@@ -67,9 +67,9 @@ inline int32_t masked_argmax(std::span<const float> logits, const token_mask& ma
     const size_t base = w * 64;
     if (first_allowed < 0) first_allowed = static_cast<int32_t>(base + std::countr_zero(bits));
     if (bits == ~uint64_t{0}) {
-      float acc[8];
-      for (int j = 0; j < 8; ++j) acc[j] = x[base + j];
-      for (size_t i = 8; i < 64; i += 8)
+      float acc[8];  // start at -inf, not at x: a NaN start would stick (NaN > v is false)
+      for (int j = 0; j < 8; ++j) acc[j] = -std::numeric_limits<float>::infinity();
+      for (size_t i = 0; i < 64; i += 8)
         for (int j = 0; j < 8; ++j) acc[j] = x[base + i + j] > acc[j] ? x[base + i + j] : acc[j];
       float m = acc[0];
       for (int j = 1; j < 8; ++j) m = acc[j] > m ? acc[j] : m;
