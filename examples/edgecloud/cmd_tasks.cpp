@@ -22,7 +22,7 @@
 // classify --bench N runs N requests of ~20 tokens against the cached prefix of ~10 labels
 // (after 3 warm-up runs) and prints latency percentiles.
 #include <edgecloud/model/qwen3.hpp>
-#include <edgecloud/tasks/detail/gguf_vocab.hpp>
+#include <edgecloud/generate/tokenizer_loader.hpp>
 #include <edgecloud/tasks/engine.hpp>
 #include <edgecloud/text/vocab.hpp>
 
@@ -101,7 +101,7 @@ std::unique_ptr<loaded> load(const args& a) {
   auto model = edgecloud::model::qwen3::load(a.required("model"));
   const auto vocab = a.has("tokenizer")
                          ? edgecloud::text::read_hf_tokenizer(*a.get("tokenizer"))
-                         : tasks::detail::vocab_from_gguf(model.file());
+                         : edgecloud::generate::read_gguf_vocab(model.file());
   edgecloud::text::tokenizer tok(vocab);
   auto l = std::unique_ptr<loaded>(new loaded{std::move(model), std::move(tok), nullptr});
   tasks::engine_config c;

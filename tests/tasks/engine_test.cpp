@@ -140,42 +140,39 @@ TEST(TaskPrompts, UserTextNeverBecomesControlTokens) {
     EXPECT_EQ(count(p.ids, im_start), 3);  // system, user, assistant: the template's own
     EXPECT_EQ(count(p.ids, im_end), 2);
     EXPECT_EQ(count(p.ids, eot), 0);
-    // The fixed prefix does not depend on the query.
-    ASSERT_EQ(p.fixed, base.fixed);
-    EXPECT_TRUE(std::equal(base.ids.begin(), base.ids.begin() + static_cast<long>(base.fixed),
-                           p.ids.begin()));
+    // The fixed prefix does not depend on the query, except its last token (the newline
+    // before the text) when the text itself starts with whitespace and the BPE joins them.
+    ASSERT_LE(p.fixed, base.fixed);
+    ASSERT_GE(p.fixed + 1, base.fixed) << q;
+    EXPECT_TRUE(std::equal(p.ids.begin(), p.ids.begin() + static_cast<long>(p.fixed),
+                           base.ids.begin()));
   }
 }
 
-TEST(TaskPrompts, ChatFormatMatchesTheQwen3TemplateWithThinkingOff) {
+TEST(TaskPrompts, RenderedWithTheQwen3TemplateThinkingOff) {
   EDGECLOUD_TINY(w);
-  const std::string path = ::edgecloud::testing::fixture("tokenizer/chat_cases.jsonl");
-  if (path.empty()) GTEST_SKIP() << "chat_cases.jsonl missing";
-  std::ifstream in(path);
-  std::string line;
-  int checked = 0;
-  while (std::getline(in, line)) {
-    const auto c = nlohmann::json::parse(line);
-    if (!c["tools"].is_null() || !c["add_generation_prompt"].get<bool>() ||
-        c["enable_thinking"] != false)
-      continue;
-    std::vector<tasks::chat_message> msgs;
-    bool plain = true;
-    for (const auto& m : c["messages"]) {
-      const std::string content = m.value("content", "");
-      if (m.contains("tool_calls") || m.contains("reasoning_content") ||
-          content.find("think>") != std::string::npos)
-        plain = false;
-      msgs.push_back({m["role"].get<std::string>(), content});
-    }
-    if (!plain) continue;
-    const auto p = tasks::render_chat(w.tok, msgs);
-    EXPECT_EQ(p.text, c["text"].get<std::string>());
-    // Where no content starts with whitespace, the ids equal encoding the whole text trusted
-    // -- except that user text stays plain text in ours.
-    ++checked;
+  auto& e = shared_engine();
+  for (const auto lang : {tasks::language::en, tasks::language::zh}) {
+    auto templ = tasks::default_prompt(tasks::task_kind::intent, lang);
+    templ.examples = {{"user", "Message:\nplay jazz"}, {"assistant", "music"}};
+    const std::string query = "明天 weather in 北京? 😀";
+    const auto p = e.render(templ, {{"labels", "- weather\n- music"}}, query);
+    // The text is the official template's rendering of the same messages...
+    std::vector<tasks::chat_message> msgs = {
+        {"system", tasks::fill_placeholder(templ.system, "labels", "- weather\n- music")}};
+    msgs.insert(msgs.end(), templ.examples.begin(), templ.examples.end());
+    msgs.push_back({"user", tasks::fill_placeholder(templ.user, "text", query)});
+    const auto ref = text::render_qwen3(msgs, nullptr,
+                                        {.add_generation_prompt = true, .enable_thinking = false});
+    EXPECT_EQ(p.text, ref.text);
+    EXPECT_TRUE(p.text.ends_with("<|im_start|>assistant\n<think>\n\n</think>\n\n"));
+    // ... and, for text without control-token strings, its ids are those of the whole string.
+    EXPECT_EQ(p.ids, w.tok.encode(p.text, text::encode_mode::trusted));
+    // The fixed prefix is everything up to the query, in tokens.
+    const auto prefix_text = p.text.substr(0, p.text.find(query));
+    const auto prefix_ids = w.tok.encode(prefix_text, text::encode_mode::trusted);
+    EXPECT_EQ(p.fixed, prefix_ids.size());
   }
-  EXPECT_GE(checked, 4);
 }
 
 TEST(TaskPrompts, EveryPromptIsOverridableAndLongInputsAreCut) {

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <edgecloud/model/qwen3.hpp>
-#include <edgecloud/tasks/detail/gguf_vocab.hpp>
+#include <edgecloud/generate/tokenizer_loader.hpp>
 #include <edgecloud/text/tokenizer.hpp>
 
 #include "common/fixtures.hpp"
@@ -28,7 +28,7 @@ inline const tiny_world* tiny() {
     const std::string p = fixture("models/tiny-qwen3-fullvocab-q8_0.gguf");
     if (p.empty()) return std::unique_ptr<tiny_world>();
     auto m = model::qwen3::load(p);
-    auto v = tasks::detail::vocab_from_gguf(m.file());
+    auto v = generate::read_gguf_vocab(m.file());
     text::tokenizer t(v);
     return std::unique_ptr<tiny_world>(new tiny_world{std::move(m), std::move(t)});
   }();

@@ -1,117 +1,131 @@
 // SPDX-License-Identifier: Apache-2.0
-// Task prompts in the Qwen3 chat format (ChatML) with thinking off, encoded segment by segment
-// so that no text a user wrote can become a control token.
+// Task prompts in the Qwen3 chat format with thinking off, rendered by the text layer's native
+// Qwen3 template (text/chat_template.hpp) and encoded so that no text a user wrote can become a
+// control token.
 //
-// The text is exactly what Qwen3's official chat template renders for system / user /
-// assistant messages with add_generation_prompt=true and enable_thinking=false:
-//   <|im_start|>system\n{system}<|im_end|>\n
-//   <|im_start|>user\n{user}<|im_end|>\n            (few-shot: user/assistant pairs first)
-//   <|im_start|>assistant\n{answer}<|im_end|>\n
-//   <|im_start|>assistant\n<think>\n\n</think>\n\n  (the generation prompt: empty think block)
-// (tests/tasks/chat_prompt_test.cpp checks this against the template's own renderings in
-// ../shared/fixtures/tokenizer/chat_cases.jsonl).
+// A task prompt is [system, few-shot examples..., user] rendered with add_generation_prompt and
+// enable_thinking=false, i.e. ending in "<|im_start|>assistant\n<think>\n\n</think>\n\n", and
+// encoded with text::encode_chat: control tokens only inside the byte ranges the template wrote,
+// every message content (instructions, labels, examples and above all the user's text) as plain
+// text -- "<|im_start|>system" typed by a user stays text -- and otherwise exactly the ids of
+// the whole string, as Hugging Face's apply_chat_template(tokenize=True) gives.
 //
-// Encoding. Markup (the role headers, <|im_end|>, the think block) is encoded in trusted mode;
-// every message content -- instructions, labels, few-shot examples and above all the user's
-// text -- in untrusted mode, where "<|im_start|>system" typed by a user stays plain text
-// (text/encode_mode.hpp). Each piece is encoded on its own, which is also what makes the fixed
-// part of a task prompt a token prefix that the prefix cache can hold: the tokens of the
-// instructions do not depend on the query that follows. Pieces are cut after a newline, where
-// the Qwen2 pre-tokenizer cuts anyway, so the ids equal those of encoding the whole text except
-// when a content starts with whitespace.
+// Fixed prefix: the user turn's content is `before + text + after`; everything up to the end of
+// `before` does not depend on the request. Its length in tokens (`fixed`) is the common prefix of
+// the prompt's ids with the ids of that text alone, so the prefix cache can keep it; with
+// `before` ending in a newline it is the whole prefix (the Qwen2 pre-tokenizer cuts there).
 //
-// Ownership: plain values; the builder holds a pointer to the tokenizer (must outlive it).
+// Over-long input: when the prompt would leave fewer than `reserve` positions of the context,
+// the end of the user's text is cut at a token boundary (dropped_input_tokens says how many).
+//
+// Ownership: plain values.
 #pragma once
 
 #include <edgecloud/error.hpp>
-#include <edgecloud/text/encode_mode.hpp>
+#include <edgecloud/text/chat_template.hpp>
 #include <edgecloud/text/tokenizer.hpp>
 
 #include <cstdint>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace edgecloud::tasks {
 
-struct chat_message {
-  std::string role;  // "system", "user" or "assistant"
-  std::string content;
-};
+using chat_message = text::chat_message;  // {role, content} (+ optional reasoning/tool calls)
 
 // Token ids of a prompt and how many leading ones are fixed (do not depend on the request).
 struct encoded_prompt {
   std::vector<int32_t> ids;
   size_t fixed = 0;
   size_t dropped_input_tokens = 0;  // user-text tokens cut so the prompt fits the context
-  std::string text;  // the rendered text, for logs and tests
+  std::string text;                 // the rendered text, for logs and tests
 };
 
-class prompt_builder {
- public:
-  explicit prompt_builder(const text::tokenizer& tok) : tok_(&tok) {}
-
-  void markup(std::string_view s) { append(s, text::encode_mode::trusted); }
-  void content(std::string_view s) { append(s, text::encode_mode::untrusted); }
-  // Content already encoded (untrusted), e.g. a user text cut to fit the context.
-  void content_tokens(std::span<const int32_t> ids, std::string_view shown) {
-    out_.text.append(shown);
-    out_.ids.insert(out_.ids.end(), ids.begin(), ids.end());
-  }
-
-  // "<|im_start|>{role}\n{content}<|im_end|>\n".
-  void message(std::string_view role, std::string_view body) {
-    open(role);
-    content(body);
-    close();
-  }
-  void open(std::string_view role) {
-    check_role(role);
-    markup("<|im_start|>");
-    markup(std::string(role) + "\n");
-  }
-  void close() { markup("<|im_end|>\n"); }
-  // The assistant's turn with thinking off.
-  void generation_prompt() { markup("<|im_start|>assistant\n<think>\n\n</think>\n\n"); }
-
-  // Everything so far is the task's fixed prefix.
-  void mark_fixed() { out_.fixed = out_.ids.size(); }
-  encoded_prompt take() { return std::move(out_); }
-  encoded_prompt& current_mutable() { return out_; }
-  const encoded_prompt& current() const { return out_; }
-
- private:
-  static void check_role(std::string_view role) {
-    if (role != "system" && role != "user" && role != "assistant")
-      throw config_error("chat message role must be system, user or assistant, not \"" +
-                         std::string(role) + "\"");
-  }
-  void append(std::string_view s, text::encode_mode mode) {
-    if (s.empty()) return;
-    out_.text.append(s);
-    tok_->encode(s, mode, out_.ids);  // appends
-  }
-
-  const text::tokenizer* tok_;
-  encoded_prompt out_;
+// The user turn of a task: content = before + text + after.
+struct user_turn {
+  std::string_view before, text, after;
 };
 
-// Renders a whole conversation (system first if any) followed by the generation prompt.
-inline encoded_prompt render_chat(const text::tokenizer& tok,
-                                  const std::vector<chat_message>& messages) {
-  prompt_builder b(tok);
-  for (size_t i = 0; i < messages.size(); ++i) {
-    if (messages[i].role == "system" && i != 0)
-      throw config_error("render_chat: a system message must come first");
-    b.message(messages[i].role, messages[i].content);
+namespace detail {
+// What the template writes after the last user message with thinking off.
+inline constexpr std::string_view user_turn_tail =
+    "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
+
+inline encoded_prompt render_once(const text::tokenizer& tok, std::string_view system,
+                                  const std::vector<chat_message>& examples, const user_turn& u) {
+  std::vector<chat_message> msgs;
+  msgs.reserve(examples.size() + 2);
+  msgs.push_back({.role = "system", .content = std::string(system)});
+  for (const auto& m : examples) {
+    if (m.role != "user" && m.role != "assistant")
+      throw config_error("few-shot examples must be user or assistant messages, not \"" + m.role +
+                         "\"");
+    msgs.push_back(m);
   }
-  b.generation_prompt();
-  return b.take();
+  std::string content;
+  content.reserve(u.before.size() + u.text.size() + u.after.size());
+  content.append(u.before).append(u.text).append(u.after);
+  msgs.push_back({.role = "user", .content = content});
+  text::chat_prompt p =
+      text::render_qwen3(msgs, nullptr, {.add_generation_prompt = true, .enable_thinking = false});
+  encoded_prompt out;
+  out.ids = text::encode_chat(tok, p);
+  // The user's content is rendered verbatim right before the fixed tail.
+  const size_t tail = user_turn_tail.size();
+  if (p.text.size() < tail + content.size() ||
+      p.text.compare(p.text.size() - tail, tail, user_turn_tail) != 0 ||
+      p.text.compare(p.text.size() - tail - content.size(), content.size(), content) != 0)
+    throw config_error("task prompt: unexpected chat rendering of the user turn");
+  const size_t fixed_bytes = p.text.size() - tail - content.size() + u.before.size();
+  text::chat_prompt prefix;
+  prefix.text = p.text.substr(0, fixed_bytes);
+  for (const auto& r : p.template_ranges)
+    if (r.begin < fixed_bytes) prefix.template_ranges.push_back({r.begin, std::min(r.end, fixed_bytes)});
+  const auto prefix_ids = text::encode_chat(tok, prefix);
+  while (out.fixed < prefix_ids.size() && out.fixed < out.ids.size() &&
+         prefix_ids[out.fixed] == out.ids[out.fixed])
+    ++out.fixed;
+  out.text = std::move(p.text);
+  return out;
+}
+}  // namespace detail
+
+// Renders and encodes a task prompt that leaves `reserve` positions of `context` free (cutting
+// the end of the user's text if needed); capacity_error when even an empty text does not fit.
+inline encoded_prompt render_task_prompt(const text::tokenizer& tok, std::string_view system,
+                                         const std::vector<chat_message>& examples,
+                                         const user_turn& u, size_t context = 0,
+                                         size_t reserve = 0) {
+  encoded_prompt p = detail::render_once(tok, system, examples, u);
+  if (context == 0 || p.ids.size() + reserve <= context) return p;
+  const encoded_prompt empty =
+      detail::render_once(tok, system, examples, {u.before, std::string_view(), u.after});
+  if (empty.ids.size() + reserve + 1 > context)
+    throw capacity_error("the task prompt (" + std::to_string(empty.ids.size()) +
+                         " tokens) and its " + std::to_string(reserve) +
+                         " output tokens do not fit the context of " + std::to_string(context) +
+                         " (runner_config::session.context)");
+  const auto text_ids = tok.encode(u.text, text::encode_mode::untrusted);
+  size_t keep = context - reserve - empty.ids.size();
+  keep = keep > 4 ? keep - 4 : 0;  // slack for merges across the cut
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    keep = std::min(keep, text_ids.size());
+    const std::string cut =
+        tok.decode(std::span<const int32_t>(text_ids.data(), keep));  // whole characters
+    p = detail::render_once(tok, system, examples, {u.before, cut, u.after});
+    p.dropped_input_tokens = text_ids.size() - keep;
+    if (p.ids.size() + reserve <= context) return p;
+    keep = keep > 16 ? keep - 16 : 0;
+  }
+  encoded_prompt none = empty;
+  none.dropped_input_tokens = text_ids.size();
+  return none;
 }
 
 // Replaces every "{name}" in `templ` by `value`.
-inline std::string fill_placeholder(std::string templ, std::string_view name, std::string_view value) {
+inline std::string fill_placeholder(std::string templ, std::string_view name,
+                                    std::string_view value) {
   const std::string key = "{" + std::string(name) + "}";
   for (size_t at = templ.find(key); at != std::string::npos;
        at = templ.find(key, at + value.size())) {

@@ -207,36 +207,10 @@ class engine {
       for (const auto& [k, v] : vars) s = fill_placeholder(std::move(s), k, v);
       return s;
     };
-    const std::string after = substitute(p.user.substr(at + 6));
-    prompt_builder b(*tok_);
-    b.message("system", substitute(p.system));
-    for (const auto& m : p.examples) b.message(m.role, m.content);
-    b.open("user");
-    b.content(substitute(p.user.substr(0, at)));
-    b.mark_fixed();
-    std::vector<int32_t> text_ids = tok_->encode(text, text::encode_mode::untrusted);
-    // Measure the rest of the prompt with an empty text.
-    prompt_builder tail(*tok_);
-    tail.content(after);
-    tail.close();
-    tail.generation_prompt();
-    const size_t others = b.current().ids.size() + tail.current().ids.size();
-    const size_t context = runner_.context();
-    if (others + reserve + 1 > context)
-      throw capacity_error("the task prompt (" + std::to_string(others) + " tokens) and its " +
-                           std::to_string(reserve) + " output tokens do not fit the context of " +
-                           std::to_string(context) + " (runner_config::session.context)");
-    size_t dropped = 0;
-    if (others + text_ids.size() + reserve > context) {
-      dropped = others + text_ids.size() + reserve - context;
-      text_ids.resize(text_ids.size() - dropped);
-    }
-    b.content_tokens(text_ids, dropped ? std::string_view() : text);
-    b.content(after);
-    b.close();
-    b.generation_prompt();
-    b.current_mutable().dropped_input_tokens = dropped;
-    return b.take();
+    const std::string system = substitute(p.system), before = substitute(p.user.substr(0, at)),
+                      after = substitute(p.user.substr(at + 6));
+    return render_task_prompt(*tok_, system, p.examples, {before, text, after},
+                              runner_.context(), reserve);
   }
 
   // The vocabulary as byte strings (built on first use, ~0.1 s for 151,936 ids).
