@@ -246,6 +246,8 @@ TEST(EdgeTasks, SafetyAlwaysParsesAndIsConsistent) {
     ASSERT_TRUE(err.empty()) << r.raw << " " << err;
     ASSERT_LE(r.stats.output_tokens, c.max_tokens);
     ASSERT_EQ(r.safe, r.reason == "none");
+    ASSERT_GE(r.confidence, 0.5);
+    ASSERT_LE(r.confidence, 1.0);
     for (const auto& p : r.pii) ASSERT_LE(p.end, q.size());
   }
 }

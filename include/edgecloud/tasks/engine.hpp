@@ -13,7 +13,9 @@
 //   rewrite / summarize: text_constraint (whole UTF-8 characters) ended by <|im_end|>,
 //                        within max_tokens + 1 tokens (the end token included);
 //   select_tool:         anyOf(tool-call objects, the literal none), tool_call_constraint;
-//   check_safety:        anyOf({"safe":true,"reason":"none"}, {"safe":false,"reason":<category>}).
+//   check_safety:        the verdict scored first (P({"safe": true) vs P({"safe": false), the
+//                        confidence), then decoded under that branch of
+//                        anyOf({"safe":true,"reason":"none"}, {"safe":false,"reason":<category>}).
 // The automaton guarantees the result parses and satisfies its schema and the budget; nothing
 // here depends on the weights behaving.
 //
@@ -164,16 +166,30 @@ class engine {
     for (const auto& cat : c.categories) list += (list.empty() ? "" : ", ") + cat;
     const auto prompt = render(resolve(c.prompt, task_kind::safety, c.lang),
                                {{"categories", list}}, text, c.max_tokens);
-    auto& con = constraint("safety:" + nlohmann::json(c.categories).dump(), -1,
-                           [&] { return generate::json_schema_constraint(safety_schema(c)); });
+    // The verdict first: P(`{"safe": true`) against P(`{"safe": false`) -- the shared
+    // `{"safe":` costs nothing, the branch one batched pass and two restricted logits. Then the
+    // rest is decoded under that verdict's branch of the schema (all forced when safe).
+    const std::string key = "safety:" + nlohmann::json(c.categories).dump();
+    const nlohmann::ordered_json schema = safety_schema(c);
+    auto& safe_con = constraint(key + ":safe", -1,
+                                [&] { return generate::json_schema_constraint(schema["anyOf"][0]); });
+    auto& unsafe_con = constraint(key + ":unsafe", -1, [&] {
+      return generate::json_schema_constraint(schema["anyOf"][1]);
+    });
     const runner_stats before = runner_.stats();
     runner_.begin(prompt.ids, prompt.fixed);
-    const auto g = decode(con, c.max_tokens, "check_safety");
+    const std::vector<std::vector<int32_t>> verdicts = {
+        tok_->encode("{\"safe\": true", text::encode_mode::trusted),
+        tok_->encode("{\"safe\": false", text::encode_mode::trusted)};
+    const auto v = score_labels_restricted(runner_, verdicts);
+    const bool safe = v.best == 0;
+    const auto g = decode(safe ? safe_con : unsafe_con, c.max_tokens, "check_safety");
     safety_result r;
     r.raw = g.bytes;
     const auto j = nlohmann::json::parse(g.bytes);
     r.safe = j.at("safe").get<bool>();
     r.reason = j.at("reason").get<std::string>();
+    r.confidence = v.probabilities[safe ? 0 : 1];
     if (c.detect_pii) r.pii = find_pii(text);
     r.stats = delta(before, prompt, g.tokens.size(), t0);
     return r;

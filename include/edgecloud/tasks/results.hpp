@@ -68,6 +68,7 @@ struct pii_finding {
 struct safety_result {
   bool safe = true;
   std::string reason;          // "none" when safe
+  double confidence = 0;       // P(verdict) between {"safe": true and {"safe": false
   std::vector<pii_finding> pii;
   std::string raw;
   request_stats stats;
@@ -112,7 +113,7 @@ inline nlohmann::ordered_json to_json(const safety_result& r) {
   for (const auto& p : r.pii)
     pii.push_back({{"kind", p.kind}, {"begin", p.begin}, {"end", p.end},
                    {"confidence", p.confidence}});
-  return {{"safe", r.safe}, {"reason", r.reason}, {"pii", pii}};
+  return {{"safe", r.safe}, {"reason", r.reason}, {"confidence", r.confidence}, {"pii", pii}};
 }
 
 }  // namespace edgecloud::tasks
