@@ -322,6 +322,23 @@ TEST(EdgeTasks, RewriteAndSummaryAreValidTextWithinBudget) {
   }
 }
 
+TEST(EdgeTasks, AnswersAreValidTextWithinBudget) {
+  EDGECLOUD_TINY(w);
+  auto& e = shared_engine();
+  ::edgecloud::testing::query_generator gen(6);
+  std::vector<tasks::chat_message> history;
+  for (size_t i = 0; i < queries(1000) / 5; ++i) {
+    const auto q = gen.next();
+    const size_t budget = 1 + (i * 5) % 24;
+    const auto r = e.answer(q, history, {.lang = i % 2 ? tasks::language::zh : tasks::language::en,
+                                         .max_tokens = budget});
+    ASSERT_GE(r.tokens, 1u);
+    ASSERT_LE(r.tokens, budget);
+    ASSERT_TRUE(valid_utf8(r.text));
+    history.push_back({std::string(i % 2 ? "assistant" : "user"), q});
+  }
+}
+
 TEST(EdgeTasks, MultiTurnRewriteReusesTheSharedHistory) {
   EDGECLOUD_TINY(w);
   auto& e = shared_engine();

@@ -195,6 +195,21 @@ class engine {
     return r;
   }
 
+  // A short free answer to `query` after the conversation `history` (user/assistant turns, kept
+  // in the fixed prefix so the next turn reuses them), valid UTF-8 within max_tokens.
+  text_result answer(std::string_view query, const std::vector<chat_message>& history,
+                     const answer_config& c = {}) {
+    const auto t0 = clock::now();
+    prompt_template p = resolve(c.prompt, task_kind::answer, c.lang);
+    const size_t first = history.size() > c.max_history_messages
+                             ? history.size() - c.max_history_messages
+                             : 0;
+    p.examples.assign(history.begin() + static_cast<ptrdiff_t>(first), history.end());
+    const auto prompt =
+        render(p, {{"max_tokens", std::to_string(c.max_tokens)}}, query, c.max_tokens + 1);
+    return free_text(prompt, true, c.max_tokens, t0);
+  }
+
   // The schema check_safety decodes under.
   static nlohmann::ordered_json safety_schema(const safety_config& c) {
     using json = nlohmann::ordered_json;
@@ -247,12 +262,13 @@ class engine {
 
   static const prompt_template& resolve(const std::optional<prompt_template>& p, task_kind k,
                                         language lang) {
-    static const prompt_template defaults[5][2] = {
+    static const prompt_template defaults[6][2] = {
         {default_prompt(task_kind::intent, language::en), default_prompt(task_kind::intent, language::zh)},
         {default_prompt(task_kind::rewrite, language::en), default_prompt(task_kind::rewrite, language::zh)},
         {default_prompt(task_kind::summary, language::en), default_prompt(task_kind::summary, language::zh)},
         {default_prompt(task_kind::tool_selection, language::en), default_prompt(task_kind::tool_selection, language::zh)},
-        {default_prompt(task_kind::safety, language::en), default_prompt(task_kind::safety, language::zh)}};
+        {default_prompt(task_kind::safety, language::en), default_prompt(task_kind::safety, language::zh)},
+        {default_prompt(task_kind::answer, language::en), default_prompt(task_kind::answer, language::zh)}};
     return p ? *p : defaults[static_cast<int>(k)][lang == language::zh ? 1 : 0];
   }
 
