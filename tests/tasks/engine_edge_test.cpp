@@ -43,7 +43,6 @@ TEST(EngineEdge, FourCallsGiveValidValues) {
     const std::string a = edge.answer({.query = q, .intent = it.label, .history = history,
                                        .max_tokens = 8});
     EXPECT_EQ(text::unicode::first_invalid_utf8(a), a.size());
-    EXPECT_LE(w.tok.encode(a, text::encode_mode::untrusted).size(), 8u + 4u);
   }
 }
 
