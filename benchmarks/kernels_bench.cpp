@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "edgecloud/kernels.hpp"
@@ -90,6 +91,59 @@ void bench_small(benchmark::State& state, const k::kernel_table* table, int whic
   }
 }
 
+// One decode token's worth of Q8_0 weight streaming for Qwen3-0.6B: 28 layers of q/k/v/o/gate/
+// up/down plus the tied 151936 x 1024 output matrix, ~632 MB, far beyond any cache. Rows of
+// every matrix are split over `threads` threads (as the model's pool does), so the rate is the
+// memory roofline a decode step can reach; tokens/s ~= rate / 632 MB.
+struct decode_weights {
+  struct matrix {
+    size_t n, rows;
+    std::vector<k::block_q8_0> blocks;
+  };
+  std::vector<matrix> matrices;
+  size_t bytes = 0;
+  decode_weights() {
+    std::mt19937 gen(9);
+    auto add = [&](size_t n, size_t rows) {
+      matrix m{n, rows, std::vector<k::block_q8_0>(rows * n / 32)};
+      for (auto& b : m.blocks) {
+        b.d = k::fp32_to_fp16(0.01f);
+        for (auto& q : b.qs) q = static_cast<int8_t>(gen() % 255 - 127);
+      }
+      bytes += m.blocks.size() * sizeof(k::block_q8_0);
+      matrices.push_back(std::move(m));
+    };
+    for (int layer = 0; layer < 28; ++layer) {
+      add(1024, 2048), add(1024, 1024), add(1024, 1024), add(2048, 1024);
+      add(1024, 3072), add(1024, 3072), add(3072, 1024);
+    }
+    add(1024, 151936);
+  }
+};
+
+void bench_decode_sweep(benchmark::State& state, const k::kernel_table* table, int threads) {
+  static const decode_weights weights;
+  const auto x = random_floats(3072, 6);
+  std::vector<k::block_q8_0> xq(3072 / 32);
+  k::reference::quantize_row_q8_0(x.data(), xq.data(), 3072);
+  std::vector<float> y(151936);
+  auto run = [&](int part) {
+    for (const auto& m : weights.matrices) {
+      const size_t r0 = m.rows * part / threads, r1 = m.rows * (part + 1) / threads;
+      table->matvec(k::dtype::q8_0, m.blocks.data(), m.n, nullptr, xq.data(), y.data(), r0, r1);
+    }
+  };
+  for (auto _ : state) {
+    std::vector<std::thread> pool;
+    for (int p = 1; p < threads; ++p) pool.emplace_back(run, p);
+    run(0);
+    for (auto& t : pool) t.join();
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(weights.bytes));
+  state.counters["tok/s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
+}
+
 // Registered from main(): the arch units register their tables during static initialisation,
 // whose order relative to this file's is unspecified.
 void register_benchmarks() {
@@ -103,10 +157,21 @@ void register_benchmarks() {
         benchmark::RegisterBenchmark((base + "/matvec").c_str(), bench_matmul, table, t, s, size_t{1})
             ->Unit(benchmark::kMicrosecond);
         if (generic && t != k::dtype::q8_0) continue;  // the scalar matmul baseline takes long
-        const size_t m = generic ? 16 : 128;
-        benchmark::RegisterBenchmark((base + "/matmul" + std::to_string(m)).c_str(), bench_matmul, table, t, s, m)
-            ->Unit(benchmark::kMillisecond);
+        for (size_t m : {size_t{16}, size_t{128}}) {
+          if (generic && m != 16) continue;
+          if (t != k::dtype::q8_0 && m != 128) continue;
+          benchmark::RegisterBenchmark((base + "/matmul" + std::to_string(m)).c_str(), bench_matmul, table, t, s, m)
+              ->Unit(benchmark::kMillisecond);
+        }
       }
+    }
+    for (int threads : {1, 2}) {
+      if (generic && threads == 2) continue;
+      benchmark::RegisterBenchmark((isa + "/Q8_0/decode_sweep_632MB/threads:" + std::to_string(threads)).c_str(),
+                                   bench_decode_sweep, table, threads)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime()
+          ->MinTime(1.0);
     }
     const char* names[] = {"rmsnorm1024", "rope16x128", "softmax4096", "silu_mul3072",
                            "attention512x128", "quantize3072"};

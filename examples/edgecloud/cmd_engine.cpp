@@ -10,11 +10,6 @@
 //       a llama-bench-like table, or with --json one object a line:
 //       {"test":"pp16","tokens_per_s":...} {"test":"tg64","tokens_per_s":...}
 //       {"test":"load","ms":...} (open + map + first token) {"test":"peak_rss","mb":...}
-#include <edgecloud/error.hpp>
-#include <edgecloud/kernels.hpp>
-#include <edgecloud/model/qwen3.hpp>
-#include <edgecloud/model/session.hpp>
-
 #include <sys/resource.h>
 #include <time.h>
 
@@ -23,6 +18,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <edgecloud/error.hpp>
+#include <edgecloud/kernels.hpp>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/model/session.hpp>
 #include <random>
 #include <set>
 #include <span>
@@ -49,9 +48,12 @@ edgecloud::model::session_config session_config_from(const args& a) {
   c.threads = static_cast<size_t>(std::max(0LL, a.integer("threads", 0)));
   c.context = static_cast<size_t>(std::max(0LL, a.integer("context", 0)));
   const std::string kv = a.value_or("kv-type", "f16");
-  if (kv == "f16") c.kv_type = edgecloud::kernels::dtype::f16;
-  else if (kv == "f32") c.kv_type = edgecloud::kernels::dtype::f32;
-  else throw edgecloud::config_error("--kv-type must be f16 or f32, not " + kv);
+  if (kv == "f16")
+    c.kv_type = edgecloud::kernels::dtype::f16;
+  else if (kv == "f32")
+    c.kv_type = edgecloud::kernels::dtype::f32;
+  else
+    throw edgecloud::config_error("--kv-type must be f16 or f32, not " + kv);
   return c;
 }
 
@@ -82,7 +84,8 @@ int run_logits(const std::vector<std::string>& argv) {
   auto model = edgecloud::model::qwen3::load(a.required("model"));
   auto cfg = session_config_from(a);
   if (cfg.context == 0)
-    cfg.context = std::max<size_t>(tokens.size(), std::min<size_t>(model.config().n_ctx_train, 4096));
+    cfg.context =
+        std::max<size_t>(tokens.size(), std::min<size_t>(model.config().n_ctx_train, 4096));
   if (all) cfg.logits_rows = tokens.size();
   edgecloud::model::session s(model, cfg);
   s.prefill(tokens, all ? edgecloud::model::logits_mode::all : edgecloud::model::logits_mode::last);
@@ -113,8 +116,7 @@ int run_generate(const std::vector<std::string>& argv) {
     for (int id : edgecloud::cli::parse_token_list(*a.get("stop"))) stop.push_back(id);
   auto model = edgecloud::model::qwen3::load(a.required("model"));
   auto cfg = session_config_from(a);
-  if (cfg.context == 0)
-    cfg.context = tokens.size() + static_cast<size_t>(max_tokens);
+  if (cfg.context == 0) cfg.context = tokens.size() + static_cast<size_t>(max_tokens);
   edgecloud::model::session s(model, cfg);
   const bool stream = a.flag("stream");
   auto out = s.generate(tokens, static_cast<size_t>(max_tokens), stop, [&](int32_t t) {
@@ -167,7 +169,8 @@ std::vector<size_t> parse_sizes(const std::string& text, const char* option) {
 
 int run_bench(const std::vector<std::string>& argv) {
   args a(argv, with_common({"prompt-tokens", "gen-tokens", "repetitions", "batch"}), {"json"});
-  const std::vector<size_t> pp = parse_sizes(a.value_or("prompt-tokens", "16,64,128"), "prompt-tokens");
+  const std::vector<size_t> pp =
+      parse_sizes(a.value_or("prompt-tokens", "16,64,128"), "prompt-tokens");
   const std::vector<size_t> tg = parse_sizes(a.value_or("gen-tokens", "64"), "gen-tokens");
   const long long reps_arg = a.integer("repetitions", 5);
   if (reps_arg < 1) throw edgecloud::config_error("--repetitions must be >= 1");
@@ -182,7 +185,8 @@ int run_bench(const std::vector<std::string>& argv) {
   const size_t max_pp = pp.empty() ? 1 : *std::max_element(pp.begin(), pp.end());
   const size_t max_tg = tg.empty() ? 0 : *std::max_element(tg.begin(), tg.end());
   if (cfg.context == 0) cfg.context = std::max(max_pp, max_tg + 1);
-  cfg.max_batch = static_cast<size_t>(std::max(1LL, a.integer("batch", static_cast<long long>(std::min<size_t>(max_pp, 512)))));
+  cfg.max_batch = static_cast<size_t>(
+      std::max(1LL, a.integer("batch", static_cast<long long>(std::min<size_t>(max_pp, 512)))));
   edgecloud::model::session s(model, cfg);
   const int32_t first_token = 0;
   s.decode_step(first_token);
@@ -231,29 +235,32 @@ int run_bench(const std::vector<std::string>& argv) {
 
   if (json) {
     for (const auto& r : rows)
-      std::printf("{\"test\":\"%s\",\"tokens_per_s\":%.2f,\"spread\":%.2f,"
-                  "\"tokens_per_cpu_s\":%.2f,\"threads\":%zu,\"isa\":\"%s\"}\n",
-                  r.test.c_str(), r.tps.median, r.tps.spread, r.tokens_per_cpu_s, s.threads(),
-                  edgecloud::kernels::active_isa());
+      std::printf(
+          "{\"test\":\"%s\",\"tokens_per_s\":%.2f,\"spread\":%.2f,"
+          "\"tokens_per_cpu_s\":%.2f,\"threads\":%zu,\"isa\":\"%s\"}\n",
+          r.test.c_str(), r.tps.median, r.tps.spread, r.tokens_per_cpu_s, s.threads(),
+          edgecloud::kernels::active_isa());
     std::printf("{\"test\":\"load\",\"ms\":%.1f}\n", load_ms);
     std::printf("{\"test\":\"peak_rss\",\"mb\":%.1f}\n", rss);
   } else {
     const auto& c = model.config();
-    std::printf("model: %s, %zu layers, hidden %zu, vocab %zu, %.1f MB of weights, isa %s, "
-                "threads %zu, KV %s, batch %zu, %zu repetitions\n\n",
-                path.c_str(), c.n_layers, c.n_embd, c.n_vocab,
-                static_cast<double>(model.weight_bytes()) / 1e6, edgecloud::kernels::active_isa(),
-                s.threads(), cfg.kv_type == edgecloud::kernels::dtype::f16 ? "f16" : "f32",
-                s.config().max_batch, reps);
+    std::printf(
+        "model: %s, %zu layers, hidden %zu, vocab %zu, %.1f MB of weights, isa %s, "
+        "threads %zu, KV %s, batch %zu, %zu repetitions\n\n",
+        path.c_str(), c.n_layers, c.n_embd, c.n_vocab,
+        static_cast<double>(model.weight_bytes()) / 1e6, edgecloud::kernels::active_isa(),
+        s.threads(), cfg.kv_type == edgecloud::kernels::dtype::f16 ? "f16" : "f32",
+        s.config().max_batch, reps);
     std::printf("| %-8s | %22s | %14s |\n|----------|------------------------|----------------|\n",
                 "test", "t/s (median ± spread)", "t/CPU-s");
     for (const auto& r : rows)
       std::printf("| %-8s | %12.2f ± %7.2f | %14.2f |\n", r.test.c_str(), r.tps.median,
                   r.tps.spread, r.tokens_per_cpu_s);
-    std::printf("\nload (map + first token): %.1f ms, peak RSS %.1f MB (file %.1f MB, KV %.1f MB "
-                "reserved)\n",
-                load_ms, rss, static_cast<double>(model.file().size_bytes()) / 1048576.0,
-                static_cast<double>(s.cache().bytes()) / 1048576.0);
+    std::printf(
+        "\nload (map + first token): %.1f ms, peak RSS %.1f MB (file %.1f MB, KV %.1f MB "
+        "reserved)\n",
+        load_ms, rss, static_cast<double>(model.file().size_bytes()) / 1048576.0,
+        static_cast<double>(s.cache().bytes()) / 1048576.0);
   }
   return 0;
 }

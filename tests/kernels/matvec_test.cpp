@@ -166,6 +166,32 @@ TEST_P(MatvecPerIsa, MatmulMatchesReferenceForEveryTokenCount) {
   }
 }
 
+// Weights straight from a file may hold any int8, including -128 (never produced by the
+// quantizer): the sign trick (|w| as u8) and the +128 offset of the VNNI prefill path must stay
+// exact for it. Activations always come from quantize_row_q8_0, so they stay in [-127, 127].
+TEST_P(MatvecPerIsa, Q8_0ExtremeWeightBytesAreExact) {
+  const auto& table = *GetParam();
+  const size_t n = 32 * 9, rows = 21, m = 6, nb = n / 32;
+  std::mt19937 gen(77);
+  std::vector<k::block_q8_0> W(rows * nb);
+  for (size_t i = 0; i < W.size(); ++i) {
+    W[i].d = k::fp32_to_fp16(1.0f / 64);  // power of two: every product below is exact
+    for (auto& q : W[i].qs) q = static_cast<int8_t>(i % 3 == 0 ? -128 : int(gen() % 256) - 128);
+  }
+  auto X = random_floats(m * n, 78, -1.0f, 1.0f);
+  for (size_t j = 0; j < 32; ++j) X[j] = j % 2 ? 1.0f : -1.0f;  // |q| = 127 everywhere in a block
+  std::vector<k::block_q8_0> Xq(m * nb);
+  k::reference::quantize_row_q8_0(X.data(), Xq.data(), m * n);
+  for (auto& b : Xq) b.d = k::fp32_to_fp16(1.0f / 128);
+  // With d_w = 2^-6 and d_x = 2^-7 every partial sum is an exact float: results must match.
+  std::vector<float> got(m * rows), want(m * rows);
+  table.matmul(k::dtype::q8_0, W.data(), n, m, nullptr, Xq.data(), got.data(), rows, 0, rows);
+  k::reference::matmul(k::dtype::q8_0, W.data(), n, m, nullptr, Xq.data(), want.data(), rows, 0, rows);
+  EXPECT_EQ(got, want);
+  table.matvec(k::dtype::q8_0, W.data(), n, nullptr, Xq.data(), got.data(), 0, rows);
+  for (size_t r = 0; r < rows; ++r) EXPECT_EQ(got[r], want[r]) << r;
+}
+
 EDGECLOUD_INSTANTIATE_PER_ISA(MatvecPerIsa);
 
 TEST(MatvecApi, RejectsWhatItCannotCompute) {

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The static KV cache: layout (the stride attention reads with), F16/F32 storage, memory
 // reported, capacity errors, O(1) truncate, compile-time vs run-time capacity.
-#include <edgecloud/model/kv_cache.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <edgecloud/model/kv_cache.hpp>
 #include <vector>
 
 namespace {
@@ -31,7 +30,8 @@ TEST(KvCache, ReportsBytesForTheWholeCapacity) {
   EXPECT_THROW(static_kv_cache<64>(shape, 65, dtype::f32), edgecloud::config_error);
   EXPECT_THROW(kv_cache(shape, 0, dtype::f32), edgecloud::config_error);
   EXPECT_THROW(kv_cache(shape, 4, dtype::q8_0), edgecloud::config_error);
-  EXPECT_THROW(kv_cache(kv_shape{1, 1u << 31, 1u << 31}, 1u << 31, dtype::f32), edgecloud::config_error);
+  EXPECT_THROW(kv_cache(kv_shape{1, 1u << 31, 1u << 31}, 1u << 31, dtype::f32),
+               edgecloud::config_error);
 }
 
 TEST(KvCache, StoresRowsWhereAttentionReadsThem) {
@@ -57,8 +57,10 @@ TEST(KvCache, StoresRowsWhereAttentionReadsThem) {
               gk = static_cast<const float*>(c.k_data(layer))[e];
               gv = static_cast<const float*>(c.v_data(layer))[e];
             } else {
-              gk = edgecloud::kernels::fp16_to_fp32(static_cast<const uint16_t*>(c.k_data(layer))[e]);
-              gv = edgecloud::kernels::fp16_to_fp32(static_cast<const uint16_t*>(c.v_data(layer))[e]);
+              gk = edgecloud::kernels::fp16_to_fp32(
+                  static_cast<const uint16_t*>(c.k_data(layer))[e]);
+              gv = edgecloud::kernels::fp16_to_fp32(
+                  static_cast<const uint16_t*>(c.v_data(layer))[e]);
             }
             ASSERT_NEAR(gk, want, t == dtype::f32 ? 0 : want * 1e-3) << layer << " " << pos;
             ASSERT_NEAR(gv, -want, t == dtype::f32 ? 0 : want * 1e-3);

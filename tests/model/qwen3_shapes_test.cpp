@@ -4,14 +4,13 @@
 // ratios 1/2/4, head dims 32/64/128, q_dim != hidden, FFN sizes that are not powers of two,
 // untied output, Qwen2 biases, BF16, sequences longer than 130 (several prefill chunks).
 // Also: malformed models are refused with a message that names the problem.
-#include <edgecloud/model/gguf_writer.hpp>
-#include <edgecloud/model/qwen3.hpp>
-#include <edgecloud/model/session.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <edgecloud/model/gguf_writer.hpp>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/model/session.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -157,16 +156,20 @@ std::vector<int32_t> tokens_for(size_t n, size_t vocab, unsigned seed) {
 }
 
 struct tolerance {
-  double rel;            // |engine - reference| <= rel * max|reference logit| of the position
+  double rel;  // |engine - reference| <= rel * max|reference logit| of the position
   double min_cosine;
 };
 
 tolerance tolerance_for(dtype t) {
   switch (t) {
-    case dtype::f32: return {1e-4, 0.999999};
-    case dtype::f16: return {1e-3, 0.99999};
-    case dtype::bf16: return {1e-3, 0.99999};
-    default: return {1e-2, 0.9999};  // Q8_0: activations rounded to 8 bits
+    case dtype::f32:
+      return {1e-4, 0.999999};
+    case dtype::f16:
+      return {1e-3, 0.99999};
+    case dtype::bf16:
+      return {1e-3, 0.99999};
+    default:
+      return {1e-2, 0.9999};  // Q8_0: activations rounded to 8 bits
   }
 }
 

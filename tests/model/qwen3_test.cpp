@@ -3,15 +3,14 @@
 // see its README): every logit of every position, greedy continuations, and the session's own
 // invariants (batched prefill == token-by-token decode, truncate + re-prefill == fresh,
 // thread count and batch size do not change results).
-#include <edgecloud/model/qwen3.hpp>
-#include <edgecloud/model/session.hpp>
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/model/session.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/fixtures.hpp"
@@ -61,11 +60,14 @@ double max_abs(const Range& v) {
   for (auto x : v) m = std::max(m, std::fabs(static_cast<double>(x)));
   return m;
 }
-double max_abs_of(const std::vector<float>& v) { return max_abs(v); }
+double max_abs_of(const std::vector<float>& v) {
+  return max_abs(v);
+}
 
 double cosine(std::span<const float> a, const std::vector<float>& b) {
   double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < b.size(); ++i) ab += a[i] * double(b[i]), aa += a[i] * double(a[i]), bb += b[i] * double(b[i]);
+  for (size_t i = 0; i < b.size(); ++i)
+    ab += a[i] * double(b[i]), aa += a[i] * double(a[i]), bb += b[i] * double(b[i]);
   return ab / std::sqrt(aa * bb);
 }
 
@@ -90,8 +92,9 @@ void expect_logits_close(const std::string& model_rel, const std::string& ref_re
       for (size_t i = 0; i < want.size(); ++i) {
         const double err = std::fabs(double(got[i]) - want[i]) / scale;
         worst = std::max(worst, err);
-        ASSERT_LE(err, rel_tol) << model_rel << " seq of " << seq.tokens.size() << " tokens, position "
-                                << p << ", logit " << i << ": " << got[i] << " vs " << want[i];
+        ASSERT_LE(err, rel_tol) << model_rel << " seq of " << seq.tokens.size()
+                                << " tokens, position " << p << ", logit " << i << ": " << got[i]
+                                << " vs " << want[i];
       }
       if (min_cosine > 0) EXPECT_GE(cosine(got, want), min_cosine) << "position " << p;
     }
@@ -102,14 +105,17 @@ void expect_logits_close(const std::string& model_rel, const std::string& ref_re
 
 TEST(Qwen3Fixture, F32LogitsMatchLlamaCpp) {
   EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-f32.gguf");
-  expect_logits_close("models/tiny-qwen3-f32.gguf", "models/tiny-qwen3-f32.ref.json", 1e-4, dtype::f32);
+  expect_logits_close("models/tiny-qwen3-f32.gguf", "models/tiny-qwen3-f32.ref.json", 1e-4,
+                      dtype::f32);
 }
 
 TEST(Qwen3Fixture, F16LogitsMatchLlamaCpp) {
   EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-f16.gguf");
-  expect_logits_close("models/tiny-qwen3-f16.gguf", "models/tiny-qwen3-f16.ref.json", 1e-3, dtype::f32);
+  expect_logits_close("models/tiny-qwen3-f16.gguf", "models/tiny-qwen3-f16.ref.json", 1e-3,
+                      dtype::f32);
   // The default F16 KV cache stays within the same bound.
-  expect_logits_close("models/tiny-qwen3-f16.gguf", "models/tiny-qwen3-f16.ref.json", 1e-3, dtype::f16);
+  expect_logits_close("models/tiny-qwen3-f16.gguf", "models/tiny-qwen3-f16.ref.json", 1e-3,
+                      dtype::f16);
 }
 
 TEST(Qwen3Fixture, Q8LogitsMatchExactInt8Maths) {
@@ -131,7 +137,8 @@ TEST(Qwen3Fixture, IndependentReferenceAgreesWithLlamaCpp) {
     for (size_t p = 0; p < seq.tokens.size(); ++p) {
       const double scale = max_abs_of(seq.logits[p]);
       for (size_t i = 0; i < got[p].size(); ++i)
-        ASSERT_NEAR(got[p][i], seq.logits[p][i], 1e-4 * scale) << "position " << p << " logit " << i;
+        ASSERT_NEAR(got[p][i], seq.logits[p][i], 1e-4 * scale)
+            << "position " << p << " logit " << i;
     }
   }
 }
@@ -185,6 +192,51 @@ TEST(Qwen3Fixture, Q8GreedyLeavesReferenceOnlyOnNearTies) {
   }
 }
 
+// The real 151,936-entry vocabulary (hidden 64): llama.cpp's own Q8_0 path rounds activations
+// differently from ours, so each is compared with the exact INT8 maths (the double reference over
+// the dequantized weights) within the INT8 bound, and with each other within twice that.
+TEST(Qwen3Fixture, FullVocabularyQ8MatchesExactMathsAndLlamaCpp) {
+  EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-fullvocab-q8_0.gguf");
+  EDGECLOUD_FIXTURE(r, "models/tiny-qwen3-fullvocab-q8_0.ref.json");
+  const qwen3 model = qwen3::load(m);
+  ASSERT_EQ(model.config().n_vocab, 151936u);
+  const reftest::ref_model ref(model.file());
+  std::ifstream in(r);
+  const auto j = nlohmann::json::parse(in);
+  session s(model, test_config());
+  for (const auto& seq : j.at("seqs")) {
+    const auto tokens = seq.at("tokens").get<std::vector<int32_t>>();
+    const auto llama = seq.at("logits").back().get<std::vector<float>>();
+    const auto greedy = seq.at("greedy").get<std::vector<int32_t>>();
+    s.clear();
+    const auto got = s.prefill(tokens);
+    const std::vector<double> exact = ref.logits(tokens).back();
+    const double scale = max_abs(exact);
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < exact.size(); ++i) {
+      ASSERT_NEAR(got[i], exact[i], 1e-2 * scale) << "logit " << i;
+      ASSERT_NEAR(got[i], llama[i], 2e-2 * scale) << "logit " << i;
+      ab += got[i] * exact[i], aa += double(got[i]) * got[i], bb += exact[i] * exact[i];
+    }
+    EXPECT_GE(ab / std::sqrt(aa * bb), 0.9999);
+    EXPECT_GE(cosine(got, llama), 0.9995);
+
+    s.clear();
+    const auto out = s.generate(tokens, greedy.size());
+    ASSERT_EQ(out.size(), greedy.size());
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (out[k] == greedy[k]) continue;
+      std::vector<int32_t> prefix = tokens;
+      prefix.insert(prefix.end(), out.begin(), out.begin() + static_cast<long>(k));
+      std::vector<double> l = ref.logits(prefix).back();
+      const double err = 1e-2 * max_abs(l);
+      std::partial_sort(l.begin(), l.begin() + 2, l.end(), std::greater<>());
+      EXPECT_LT(l[0] - l[1], err) << "step " << k << ": " << out[k] << " vs llama.cpp's " << greedy[k];
+      break;
+    }
+  }
+}
+
 std::vector<int32_t> test_tokens(size_t n, size_t vocab) {
   std::vector<int32_t> t(n);
   for (size_t i = 0; i < n; ++i) t[i] = static_cast<int32_t>((i * 7919 + 13) % vocab);
@@ -210,7 +262,10 @@ void expect_prefill_equals_decode(const std::string& rel, double rel_tol) {
 TEST(Qwen3Session, PrefillEqualsTokenByTokenDecode) {
   EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-f32.gguf");
   expect_prefill_equals_decode("models/tiny-qwen3-f32.gguf", 1e-5);
-  expect_prefill_equals_decode("models/tiny-qwen3-q8_0.gguf", 1e-5);
+  // Q8_0: matmul and matvec may sum the per-block products in another order; a last-bit
+  // difference that moves an activation across an 8-bit rounding boundary is then amplified to
+  // ~1e-5..1e-4 of the largest logit, still far below the INT8 error itself (~4e-3).
+  expect_prefill_equals_decode("models/tiny-qwen3-q8_0.gguf", 1e-3);
 }
 
 TEST(Qwen3Session, TruncateAndRePrefillEqualsFresh) {
@@ -247,7 +302,8 @@ TEST(Qwen3Session, ThreadsAndBatchSizeDoNotChangeResults) {
     s.prefill(tokens, logits_mode::all);
     for (size_t p = 0; p < tokens.size(); ++p) {
       auto a = one.logits(p), b = s.logits(p);
-      ASSERT_TRUE(std::equal(a.begin(), a.end(), b.begin())) << threads << " threads, position " << p;
+      ASSERT_TRUE(std::equal(a.begin(), a.end(), b.begin()))
+          << threads << " threads, position " << p;
     }
   }
   // Smaller prefill chunks: same maths, possibly another summation order in matmul.
@@ -320,6 +376,12 @@ TEST(Qwen3Session, StopTokensAndCallback) {
   });
   EXPECT_EQ(out, streamed);
   EXPECT_EQ(out, std::vector<int32_t>(seq.greedy.begin(), seq.greedy.begin() + 3));
+
+  // An empty prompt continues from the last logits; with none kept it is an error.
+  s.clear();
+  EXPECT_THROW(s.generate({}, 4), edgecloud::config_error);
+  s.prefill(seq.tokens);
+  EXPECT_EQ(s.generate({}, 4), std::vector<int32_t>(seq.greedy.begin(), seq.greedy.begin() + 4));
 }
 
 }  // namespace

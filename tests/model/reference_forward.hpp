@@ -7,11 +7,10 @@
 // Slow (O(n² ) per sequence, all weights expanded to doubles): for tiny models only.
 #pragma once
 
-#include <edgecloud/model/gguf.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <edgecloud/model/gguf.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,9 +20,12 @@ namespace reftest {
 inline double half_to_double(uint16_t h) {
   const int sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
   double v;
-  if (exp == 0) v = std::ldexp(static_cast<double>(mant), -24);
-  else if (exp == 31) v = mant ? NAN : INFINITY;
-  else v = std::ldexp(1.0 + mant / 1024.0, exp - 15);
+  if (exp == 0)
+    v = std::ldexp(static_cast<double>(mant), -24);
+  else if (exp == 31)
+    v = mant ? NAN : INFINITY;
+  else
+    v = std::ldexp(1.0 + mant / 1024.0, exp - 15);
   return sign ? -v : v;
 }
 
@@ -62,8 +64,7 @@ inline std::vector<double> expand(const edgecloud::gguf::tensor_info& t) {
         uint16_t d;
         std::memcpy(&d, blk, 2);
         const double scale = half_to_double(d);
-        for (int j = 0; j < 32; ++j)
-          out[b * 32 + j] = scale * static_cast<int8_t>(blk[2 + j]);
+        for (int j = 0; j < 32; ++j) out[b * 32 + j] = scale * static_cast<int8_t>(blk[2 + j]);
       }
       break;
     default:
@@ -177,8 +178,10 @@ struct ref_model {
           for (size_t j = 0; j < qd; ++j) q[i][j] += b.bq[j];
           for (size_t j = 0; j < kvd; ++j) k[i][j] += b.bk[j], v[i][j] += b.bv[j];
         } else {
-          for (size_t hh = 0; hh < heads; ++hh) rmsnorm(&q[i][hh * head_dim], b.q_norm.data(), head_dim);
-          for (size_t hh = 0; hh < kv_heads; ++hh) rmsnorm(&k[i][hh * head_dim], b.k_norm.data(), head_dim);
+          for (size_t hh = 0; hh < heads; ++hh)
+            rmsnorm(&q[i][hh * head_dim], b.q_norm.data(), head_dim);
+          for (size_t hh = 0; hh < kv_heads; ++hh)
+            rmsnorm(&k[i][hh * head_dim], b.k_norm.data(), head_dim);
         }
         for (size_t hh = 0; hh < heads; ++hh) rope(&q[i][hh * head_dim], i);
         for (size_t hh = 0; hh < kv_heads; ++hh) rope(&k[i][hh * head_dim], i);

@@ -2,13 +2,12 @@
 // No allocation in the token loop: this binary replaces the global operator new with a counting
 // one and asserts that decode_step, prefill and truncate allocate nothing once the session
 // exists, and that generate allocates only its (reserved) result vector.
-#include <edgecloud/model/qwen3.hpp>
-#include <edgecloud/model/session.hpp>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/model/session.hpp>
 #include <new>
 #include <vector>
 
@@ -28,10 +27,18 @@ void* operator new[](std::size_t n) {
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 

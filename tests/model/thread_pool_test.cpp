@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // The persistent thread pool: every index exactly once, every thread used, results visible to
 // the caller after run() returns, wake-up after the workers fell asleep, many back-to-back runs.
-#include <edgecloud/model/thread_pool.hpp>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <edgecloud/model/thread_pool.hpp>
 #include <set>
 #include <thread>
 #include <vector>
@@ -42,7 +41,8 @@ TEST(ThreadPool, ADescheduledWorkerDoesNotHoldTheRegion) {
     if (task == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   });
   EXPECT_EQ(by_thread[0].load() + by_thread[1].load(), 20);
-  EXPECT_GE(std::max(by_thread[0].load(), by_thread[1].load()), 19) << "the other thread took the rest";
+  EXPECT_GE(std::max(by_thread[0].load(), by_thread[1].load()), 19)
+      << "the other thread took the rest";
 }
 
 TEST(ThreadPool, ParallelForCoversEveryIndexOnceWithGrain) {
@@ -50,12 +50,17 @@ TEST(ThreadPool, ParallelForCoversEveryIndexOnceWithGrain) {
   for (size_t n : {0u, 1u, 7u, 16u, 17u, 100u, 1000u}) {
     for (size_t grain : {1u, 8u, 16u}) {
       std::vector<int> hits(n, 0);  // plain ints: run() must publish the writes to the caller
-      pool.parallel_for(n, [&](size_t b, size_t e, size_t) {
-        EXPECT_LT(b, e);
-        if (b % grain != 0) ADD_FAILURE() << "range start " << b << " not a multiple of " << grain;
-        for (size_t i = b; i < e; ++i) ++hits[i];
-      }, grain);
-      for (size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i], 1) << "n " << n << " grain " << grain << " index " << i;
+      pool.parallel_for(
+          n,
+          [&](size_t b, size_t e, size_t) {
+            EXPECT_LT(b, e);
+            if (b % grain != 0)
+              ADD_FAILURE() << "range start " << b << " not a multiple of " << grain;
+            for (size_t i = b; i < e; ++i) ++hits[i];
+          },
+          grain);
+      for (size_t i = 0; i < n; ++i)
+        ASSERT_EQ(hits[i], 1) << "n " << n << " grain " << grain << " index " << i;
     }
   }
 }
@@ -83,8 +88,10 @@ TEST(ThreadPool, ThreadIndexNamesTheExecutingThread) {
       // Each index must always be the same OS thread (per-thread scratch relies on it).
       static thread_local std::thread::id me = std::this_thread::get_id();
       (void)me;
-      if (seen[thread] == std::thread::id()) seen[thread] = std::this_thread::get_id();
-      else if (seen[thread] != std::this_thread::get_id()) mismatch = true;
+      if (seen[thread] == std::thread::id())
+        seen[thread] = std::this_thread::get_id();
+      else if (seen[thread] != std::this_thread::get_id())
+        mismatch = true;
     });
   EXPECT_FALSE(mismatch.load());
   EXPECT_EQ(seen[0], std::this_thread::get_id()) << "the caller is thread 0";

@@ -17,14 +17,13 @@
 // forgets positions >= n, which is what prefix reuse and speculative decoding need.
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/kernels.hpp>
-#include <edgecloud/model/concepts.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <edgecloud/error.hpp>
+#include <edgecloud/kernels.hpp>
+#include <edgecloud/model/concepts.hpp>
 #include <limits>
 #include <memory>
 #include <new>
@@ -83,22 +82,21 @@ class basic_kv_cache {
     capacity_ = capacity;
     row_elements_ = detail::checked_mul(shape.n_kv_heads, shape.head_dim, "KV row");
     block_elements_ = detail::checked_mul(row_elements_, capacity_, "KV block");
-    const size_t elements =
-        detail::checked_mul(detail::checked_mul(block_elements_, 2, "KV cache"), shape.n_layers,
-                            "KV cache");
+    const size_t elements = detail::checked_mul(detail::checked_mul(block_elements_, 2, "KV cache"),
+                                                shape.n_layers, "KV cache");
     bytes_ = detail::checked_mul(elements, element_size(), "KV cache bytes");
     data_ = detail::aligned_bytes(bytes_);
   }
-  explicit basic_kv_cache(const kv_shape& shape, kernels::dtype type = kernels::dtype::f16)
-    requires is_static
+  explicit basic_kv_cache(const kv_shape& shape,
+                          kernels::dtype type = kernels::dtype::f16) requires is_static
       : basic_kv_cache(shape, Capacity, type) {}
 
   basic_kv_cache(basic_kv_cache&&) noexcept = default;
   basic_kv_cache& operator=(basic_kv_cache&&) noexcept = default;
 
   size_t capacity() const noexcept { return capacity_; }
-  size_t size() const noexcept { return size_; }     // positions held
-  size_t bytes() const noexcept { return bytes_; }   // memory reserved for the whole capacity
+  size_t size() const noexcept { return size_; }    // positions held
+  size_t bytes() const noexcept { return bytes_; }  // memory reserved for the whole capacity
   kernels::dtype type() const noexcept { return type_; }
   const kv_shape& shape() const noexcept { return shape_; }
   size_t row_elements() const noexcept { return row_elements_; }  // stride between positions

@@ -20,17 +20,16 @@
 // weight is Q8_0) and shared by every thread. Attention tasks are (position, head) pairs.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <edgecloud/error.hpp>
 #include <edgecloud/kernels.hpp>
 #include <edgecloud/model/concepts.hpp>
 #include <edgecloud/model/kv_cache.hpp>
 #include <edgecloud/model/qwen3.hpp>
 #include <edgecloud/model/thread_pool.hpp>
-
-#include <algorithm>
-#include <cmath>
-#include <cstddef>
-#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -40,11 +39,11 @@
 namespace edgecloud::model {
 
 struct session_config {
-  size_t context = 0;     // KV positions; 0 = min(model context_length, 4096)
+  size_t context = 0;  // KV positions; 0 = min(model context_length, 4096)
   kernels::dtype kv_type = kernels::dtype::f16;  // f16 (half the memory) or f32 (exact)
-  size_t threads = 0;     // including the caller; 0 = std::thread::hardware_concurrency()
-  size_t max_batch = 64;  // positions per prefill pass; activation memory scales with it
-  size_t logits_rows = 1; // positions whose logits prefill(.., logits_mode::all) can keep
+  size_t threads = 0;      // including the caller; 0 = std::thread::hardware_concurrency()
+  size_t max_batch = 256;  // positions per prefill pass; activations: ~57 KB each for 0.6B
+  size_t logits_rows = 1;  // positions whose logits prefill(.., logits_mode::all) can keep
 };
 
 // last: logits of the last new position; all: of every new position (up to logits_rows);
@@ -140,7 +139,12 @@ class basic_session {
                          " (use prefill with logits_mode::all for every position)");
     return {logits_ + (position - logits_first_) * n_vocab(), n_vocab()};
   }
-  std::span<const float> last_logits() const { return logits(logits_first_ + logits_count_ - 1); }
+  // Logits of the last position the last prefill/decode_step computed.
+  std::span<const float> last_logits() const {
+    if (logits_count_ == 0)
+      throw config_error("no logits: prefill or decode_step first (truncate forgets them)");
+    return logits(logits_first_ + logits_count_ - 1);
+  }
 
   // Forgets positions >= n (O(1)); the next prefill continues at position n.
   void truncate(size_t n) noexcept {
@@ -247,9 +251,8 @@ class basic_session {
   }
 
   // Y (m x w.rows, row stride ldy) = X W^T for rows [r0, r1) of W.
-  static void product(const weight_view& w, size_t m, const float* X,
-                      const kernels::block_q8_0* Xq, float* Y, size_t ldy, size_t r0,
-                      size_t r1) noexcept {
+  static void product(const weight_view& w, size_t m, const float* X, const kernels::block_q8_0* Xq,
+                      float* Y, size_t ldy, size_t r0, size_t r1) noexcept {
     if (r0 >= r1) return;
     const kernels::block_q8_0* xq = w.quantized() ? Xq : nullptr;
     if (m == 1)
@@ -261,21 +264,27 @@ class basic_session {
   // Rounds m rows of n floats (row stride n) to Q8_0 blocks in xq_, once for all threads.
   void quantize_rows(const float* X, size_t m, size_t n) {
     const size_t blocks = n / 32;
-    pool_->parallel_for(m, [&](size_t b, size_t e, size_t) {
-      for (size_t i = b; i < e; ++i) kernels::quantize_row_q8_0(X + i * n, xq_ + i * blocks, n);
-    }, 8);
+    pool_->parallel_for(
+        m,
+        [&](size_t b, size_t e, size_t) {
+          for (size_t i = b; i < e; ++i) kernels::quantize_row_q8_0(X + i * n, xq_ + i * blocks, n);
+        },
+        8);
   }
 
   // h = rmsnorm(x) * w for m rows of n_embd, then quantized when `quantize`.
   void norm_rows(const float* X, const float* w, float* H, size_t m, bool quantize) {
     const qwen3_config& c = model_->config();
     const size_t n = c.n_embd;
-    pool_->parallel_for(m, [&](size_t b, size_t e, size_t) {
-      for (size_t i = b; i < e; ++i) {
-        kernels::rmsnorm(X + i * n, w, H + i * n, n, c.rms_eps);
-        if (quantize) kernels::quantize_row_q8_0(H + i * n, xq_ + i * (n / 32), n);
-      }
-    }, 8);
+    pool_->parallel_for(
+        m,
+        [&](size_t b, size_t e, size_t) {
+          for (size_t i = b; i < e; ++i) {
+            kernels::rmsnorm(X + i * n, w, H + i * n, n, c.rms_eps);
+            if (quantize) kernels::quantize_row_q8_0(H + i * n, xq_ + i * (n / 32), n);
+          }
+        },
+        8);
   }
 
   void forward(std::span<const int32_t> tokens, size_t logits_offset, size_t logits_rows);
@@ -388,8 +397,8 @@ void basic_session<Cache>::attention_block(size_t layer, size_t m, size_t p0) {
   pool_->run(m * c.n_head, [&](size_t task, size_t thread) {
     float* scores = scores_ + thread * cache_.capacity();
     const size_t i = task / c.n_head, h = task % c.n_head, g = h / group;
-    kernels::attention_head(q_ + i * QD + h * hd, K + g * hd * es, V + g * hd * es,
-                            cache_.type(), cache_.row_elements(), p0 + i + 1, hd, scale, scores,
+    kernels::attention_head(q_ + i * QD + h * hd, K + g * hd * es, V + g * hd * es, cache_.type(),
+                            cache_.row_elements(), p0 + i + 1, hd, scale, scores,
                             att_ + i * QD + h * hd);
   });
 
@@ -419,12 +428,15 @@ void basic_session<Cache>::ffn_block(size_t layer, size_t m) {
   });
   // gate = silu(gate) * up, rounded to Q8_0 for the down product.
   const bool quantize = L.down.quantized();
-  pool_->parallel_for(m, [&](size_t b, size_t e, size_t) {
-    for (size_t i = b; i < e; ++i) {
-      kernels::silu_mul(gate_ + i * F, up_ + i * F, gate_ + i * F, F);
-      if (quantize) kernels::quantize_row_q8_0(gate_ + i * F, xq_ + i * (F / 32), F);
-    }
-  }, 8);
+  pool_->parallel_for(
+      m,
+      [&](size_t b, size_t e, size_t) {
+        for (size_t i = b; i < e; ++i) {
+          kernels::silu_mul(gate_ + i * F, up_ + i * F, gate_ + i * F, F);
+          if (quantize) kernels::quantize_row_q8_0(gate_ + i * F, xq_ + i * (F / 32), F);
+        }
+      },
+      8);
   pool_->run(tasks_, [&](size_t t, size_t) {
     size_t r0, r1;
     split(E, t, tasks_, r0, r1);

@@ -85,9 +85,9 @@ class thread_pool {
     // earlier one, because the earlier region was closed (next_ changed) before they were
     // written, and its compare-exchange sees that change.
     job_ctx_.store(const_cast<void*>(static_cast<const void*>(&job)), std::memory_order_seq_cst);
-    job_fn_.store([](void* ctx, size_t task, size_t thread) {
-      (*static_cast<job_t*>(ctx))(task, thread);
-    }, std::memory_order_seq_cst);
+    job_fn_.store(
+        [](void* ctx, size_t task, size_t thread) { (*static_cast<job_t*>(ctx))(task, thread); },
+        std::memory_order_seq_cst);
     n_tasks_.store(n_tasks, std::memory_order_seq_cst);
     completed_.store(0, std::memory_order_seq_cst);
     next_.store(uint64_t{gen} << 32, std::memory_order_seq_cst);
@@ -100,8 +100,10 @@ class thread_pool {
     // Wait for tasks other threads claimed and still run. After ~1 ms of spinning, yield: a
     // worker that lost its core cannot finish while we hold ours.
     for (uint32_t spins = 0; completed_.load(std::memory_order_acquire) != n_tasks; ++spins) {
-      if (spins < 50000) detail::cpu_relax();
-      else std::this_thread::yield();
+      if (spins < 50000)
+        detail::cpu_relax();
+      else
+        std::this_thread::yield();
     }
     next_.store(uint64_t{gen} << 32 | closed_index, std::memory_order_seq_cst);  // close
   }
@@ -176,9 +178,9 @@ class thread_pool {
   std::atomic<void*> job_ctx_{nullptr};
   std::atomic<void (*)(void*, size_t, size_t)> job_fn_{nullptr};
   std::atomic<size_t> n_tasks_{0};
-  alignas(64) std::atomic<uint64_t> next_{0};       // generation << 32 | next task index
-  alignas(64) std::atomic<size_t> completed_{0};    // tasks finished in this region
-  alignas(64) std::atomic<uint32_t> generation_{0}; // futex word the workers sleep on
+  alignas(64) std::atomic<uint64_t> next_{0};        // generation << 32 | next task index
+  alignas(64) std::atomic<size_t> completed_{0};     // tasks finished in this region
+  alignas(64) std::atomic<uint32_t> generation_{0};  // futex word the workers sleep on
   alignas(64) std::atomic<int> sleepers_{0};
   std::atomic<bool> stopping_{false};
 };

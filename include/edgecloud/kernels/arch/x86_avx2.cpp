@@ -4,8 +4,15 @@
 // docs/kernels.md): with no -m flags, the target pragma below enables the ISA for the kernels
 // only, and the table registers itself at static initialisation; dispatch.hpp uses it only
 // when CPUID says the CPU has all of it. Everything here has internal linkage.
+//
+// Only in optimised builds (__OPTIMIZE__, i.e. -O1 and up): GCC does not apply the target
+// pragma to xsimd's hidden-friend operators, and unoptimised code calls them out of line with
+// the wrong vector ABI; clang at -O0 emits weak copies of ISA-compiled xsimd helpers the linker
+// could pick for other code. At -O1+ every kernel entry is flattened (simd/common.hpp) and the
+// unit defines no weak or global function at all (scripts/check-kernel-units.sh verifies it).
+// Unoptimised builds therefore use the scalar reference ("generic") on x86.
 #if (defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))) && \
-    !defined(EDGECLOUD_KERNELS_NO_DISPATCH)
+    defined(__OPTIMIZE__) && !defined(EDGECLOUD_KERNELS_NO_DISPATCH)
 
 #include "edgecloud/kernels/arch/unit_prologue.hpp"
 

@@ -4,6 +4,17 @@
 // would be emitted with external linkage under the unit's ISA).
 #pragma once
 
+// Every kernel entry point (what a kernel_table points to) is flattened: all calls inside it,
+// recursively, are inlined, at any optimisation level. GCC does not apply a `#pragma GCC
+// target` to the hidden-friend operators of xsimd::batch (operator+, *, <<, ...), so an
+// out-of-line call to one would pass the AVX register arguments by the baseline ABI (wrong
+// results at -O0, seen in testing). Inlined into the entry, they compile under the entry's ISA.
+#if defined(__GNUC__) || defined(__clang__)
+#define EDGECLOUD_SIMD_ENTRY __attribute__((flatten))
+#else
+#define EDGECLOUD_SIMD_ENTRY
+#endif
+
 namespace edgecloud::kernels::simd {
 namespace {
 

@@ -35,7 +35,7 @@ inline float load_weight(dtype t, const void* row, size_t i) {
 }
 
 template <class Arch>
-void quantize_row_q8_0(const float* x, block_q8_0* y, size_t n) {
+EDGECLOUD_SIMD_ENTRY void quantize_row_q8_0(const float* x, block_q8_0* y, size_t n) {
   using B = fbatch<Arch>;
   constexpr size_t W = B::size;
   static_assert(q8_0_block_size % W == 0);
@@ -57,7 +57,7 @@ void quantize_row_q8_0(const float* x, block_q8_0* y, size_t n) {
 }
 
 template <class Arch>
-void dequantize_row(dtype t, const void* row, float* out, size_t n) {
+EDGECLOUD_SIMD_ENTRY void dequantize_row(dtype t, const void* row, float* out, size_t n) {
   using B = fbatch<Arch>;
   if (t == dtype::q8_0) {
     reference::dequantize_row(t, row, out, n);  // only for embedding lookups: one row per token
@@ -99,7 +99,7 @@ template <class Arch>
 void float_matmul(dtype t, const void* W, size_t n, size_t m, const float* X, float* Y, size_t ldy,
                   size_t r0, size_t r1) {
   constexpr int R = 4, T = fbatch<Arch>::size >= 16 ? 4 : 2;
-  const size_t stride = row_bytes(t, n);
+  const size_t stride = n * (t == dtype::f32 ? 4 : 2);  // f32, f16 or bf16 (no throwing row_bytes here)
   const auto* w = static_cast<const unsigned char*>(W);
   size_t i = 0;
   for (; i + T <= m; i += T) {
@@ -115,7 +115,7 @@ void float_matmul(dtype t, const void* W, size_t n, size_t m, const float* X, fl
 }
 
 template <class Arch>
-void rmsnorm(const float* x, const float* w, float* y, size_t n, float eps) {
+EDGECLOUD_SIMD_ENTRY void rmsnorm(const float* x, const float* w, float* y, size_t n, float eps) {
   using B = fbatch<Arch>;
   B acc(0.0f);
   size_t i = 0;
@@ -134,7 +134,7 @@ void rmsnorm(const float* x, const float* w, float* y, size_t n, float eps) {
 }
 
 template <class Arch>
-void rope_neox(float* x, size_t n_heads, size_t head_dim, int pos, float freq_base) {
+EDGECLOUD_SIMD_ENTRY void rope_neox(float* x, size_t n_heads, size_t head_dim, int pos, float freq_base) {
   using B = fbatch<Arch>;
   constexpr size_t max_half = 256;
   const size_t half = head_dim / 2;
@@ -169,7 +169,7 @@ void rope_neox(float* x, size_t n_heads, size_t head_dim, int pos, float freq_ba
 }
 
 template <class Arch>
-void softmax(float* x, size_t n) {
+EDGECLOUD_SIMD_ENTRY void softmax(float* x, size_t n) {
   using B = fbatch<Arch>;
   if (n == 0) return;
   float max = x[0];
@@ -199,7 +199,7 @@ void softmax(float* x, size_t n) {
 }
 
 template <class Arch>
-void silu_mul(const float* gate, const float* up, float* y, size_t n) {
+EDGECLOUD_SIMD_ENTRY void silu_mul(const float* gate, const float* up, float* y, size_t n) {
   using B = fbatch<Arch>;
   size_t i = 0;
   for (; i + B::size <= n; i += B::size) {
@@ -210,7 +210,7 @@ void silu_mul(const float* gate, const float* up, float* y, size_t n) {
 }
 
 template <class Arch>
-void attention_head(const float* q, const void* K, const void* V, dtype kv, size_t stride,
+EDGECLOUD_SIMD_ENTRY void attention_head(const float* q, const void* K, const void* V, dtype kv, size_t stride,
                     size_t n_pos, size_t head_dim, float scale, float* scores, float* out) {
   using B = fbatch<Arch>;
   const size_t elem = kv == dtype::f16 ? 2 : 4;

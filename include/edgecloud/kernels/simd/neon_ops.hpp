@@ -45,6 +45,7 @@ void q8_tile(const unsigned char* W, size_t row_stride, size_t nb, const block_q
   for (size_t b = 0; b < nb; ++b) {
     for (int r = 0; r < R; ++r) {
       const auto& wb = reinterpret_cast<const block_q8_0*>(W + r * row_stride)[b];
+      if (T == 1 && (b & 1) == 0) __builtin_prefetch(reinterpret_cast<const char*>(&wb) + 1024);  // see x86_ops.hpp
       const float dw = fp16_to_fp32(wb.d);
       for (int i = 0; i < T; ++i) {
         const block_q8_0& xb = X[i * x_stride + b];

@@ -7,7 +7,7 @@ namespace edgecloud::kernels::simd {
 namespace {
 
 template <class Arch>
-void matvec(dtype t, const void* W, size_t n, const float* x, const block_q8_0* xq, float* y,
+EDGECLOUD_SIMD_ENTRY void matvec(dtype t, const void* W, size_t n, const float* x, const block_q8_0* xq, float* y,
             size_t r0, size_t r1) {
   if (t == dtype::q8_0) {
     q8_matmul<Arch>(W, n, 1, xq, y, 0, r0, r1);
@@ -17,7 +17,7 @@ void matvec(dtype t, const void* W, size_t n, const float* x, const block_q8_0* 
 }
 
 template <class Arch>
-void matmul(dtype t, const void* W, size_t n, size_t m, const float* X, const block_q8_0* Xq,
+EDGECLOUD_SIMD_ENTRY void matmul(dtype t, const void* W, size_t n, size_t m, const float* X, const block_q8_0* Xq,
             float* Y, size_t ldy, size_t r0, size_t r1) {
   if (t == dtype::q8_0) {
     q8_matmul<Arch>(W, n, m, Xq, Y, ldy, r0, r1);

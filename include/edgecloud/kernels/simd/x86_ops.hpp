@@ -76,6 +76,9 @@ void q8_tile(const unsigned char* W, size_t row_stride, size_t nb, const block_q
     }
     for (int r = 0; r < R; ++r) {
       const auto& wb = reinterpret_cast<const block_q8_0*>(W + r * row_stride)[b];
+      // Decode streams 4 rows at once from DRAM: prefetching 1 KiB ahead in each (one hint per
+      // 68 bytes) cut a 632 MB sweep from 86 to 55 ms of CPU time (512 B: 59, 2 KiB: 61).
+      if (T == 1 && (b & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(&wb) + 1024, _MM_HINT_T0);
       const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qs));
       const __m256i abs_w = _mm256_abs_epi8(w);
       const float dw = half_to_float(wb.d);
@@ -108,7 +111,7 @@ void q8_tiles(const unsigned char* W, size_t stride, size_t nb, size_t m, const 
 // -128 * sum(x). Per block and token: 8 vpdpbusd (512 MACs), one int->float conversion and one
 // FMA by d_w * d_x for 16 rows.
 constexpr size_t vnni_kc = 32;      // blocks per column chunk: 16 KiB of packed weights
-constexpr size_t vnni_mc = 64;      // tokens per chunk of per-token block sums
+constexpr size_t vnni_mc = 128;     // tokens per chunk of per-token block sums
 constexpr int vnni_tt = 8;          // tokens per register tile
 
 struct vnni_packed_weights {
@@ -133,8 +136,47 @@ inline void vnni_pack(const unsigned char* W, size_t stride, size_t rows, size_t
   }
 }
 
+// The same packing for a full tile of 16 rows without gathers: two rows per zmm (row k in the
+// low 256 bits, row k + 8 in the high), then an 8 x 8 dword transpose inside each 256-bit half
+// (unpack 32, unpack 64, then vpermt2q to pair 128-bit lanes), which leaves dword t of rows
+// 0..15 in lane order in output t. About 3x fewer cycles than 8 gathers on Zen 4.
+inline void vnni_pack_full(const unsigned char* W, size_t stride, size_t b0, size_t kc,
+                           vnni_packed_weights& pack) {
+  const __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32(static_cast<int>(stride)));
+  const __m512i to_unsigned = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i lanes_even = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+  const __m512i lanes_odd = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  for (size_t kb = 0; kb < kc; ++kb) {
+    const unsigned char* block = W + (b0 + kb) * sizeof(block_q8_0);
+    const __m512i d = _mm512_i32gather_epi32(offsets, block, 1);
+    _mm512_store_ps(pack.d[kb], _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
+    __m512i z[8], t[8], u[8];
+    for (int k = 0; k < 8; ++k) {
+      const auto* lo = reinterpret_cast<const __m256i*>(block + 2 + k * stride);
+      const auto* hi = reinterpret_cast<const __m256i*>(block + 2 + (k + 8) * stride);
+      z[k] = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(lo)), _mm256_loadu_si256(hi), 1),
+                              to_unsigned);
+    }
+    for (int k = 0; k < 8; k += 2) {
+      t[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);
+      t[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+      u[k] = _mm512_unpacklo_epi64(t[k], t[k + 2]);      // dword 0 (lane 0) / 4 (lane 1)
+      u[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]);  // dword 1 / 5
+      u[k + 2] = _mm512_unpacklo_epi64(t[k + 1], t[k + 3]);  // dword 2 / 6
+      u[k + 3] = _mm512_unpackhi_epi64(t[k + 1], t[k + 3]);  // dword 3 / 7
+    }
+    for (int j = 0; j < 4; ++j) {
+      _mm512_store_si512(pack.q[kb][j], _mm512_permutex2var_epi64(u[j], lanes_even, u[j + 4]));
+      _mm512_store_si512(pack.q[kb][j + 4], _mm512_permutex2var_epi64(u[j], lanes_odd, u[j + 4]));
+    }
+  }
+}
+
 template <int TT>
-void vnni_tile(const vnni_packed_weights& pack, size_t kc, const block_q8_0* X, size_t x_stride,
+EDGECLOUD_SIMD_ENTRY void vnni_tile(const vnni_packed_weights& pack, size_t kc, const block_q8_0* X, size_t x_stride,
                const int32_t* corr, const float* dx, size_t aux_stride, float* Y, size_t ldy,
                __mmask16 rows, bool accumulate) {
   __m512 acc[TT];
@@ -193,7 +235,11 @@ inline void q8_matmul_vnni(const unsigned char* W, size_t stride, size_t nb, siz
       }
       for (size_t r = r0; r < r1; r += 16) {
         const size_t rows = min_z(16, r1 - r);
-        vnni_pack(W + r * stride, stride, rows, b0, kc, pack);
+        if (rows == 16) {
+          vnni_pack_full(W + r * stride, stride, b0, kc, pack);
+        } else {
+          vnni_pack(W + r * stride, stride, rows, b0, kc, pack);
+        }
         const auto row_mask = static_cast<__mmask16>((1u << rows) - 1u);
         for (size_t i = 0; i < mc; i += vnni_tt) {
           const size_t tt = min_z(vnni_tt, mc - i);
@@ -219,7 +265,8 @@ void q8_matmul(const void* W, size_t n, size_t m, const block_q8_0* Xq, float* Y
 #endif
   size_t i = 0;
   q8_tiles<4, 2>(w, stride, nb, m, Xq, Y, ldy, r0, r1, i);
-  q8_tiles<4, 1>(w, stride, nb, m, Xq, Y, ldy, r0, r1, i);
+  // Decode: 8 concurrent row streams (vs 4: 44-49 vs 53 ms of CPU per 632 MB, noisy box).
+  q8_tiles<8, 1>(w, stride, nb, m, Xq, Y, ldy, r0, r1, i);
 }
 
 }  // namespace
