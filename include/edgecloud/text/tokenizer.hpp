@@ -66,35 +66,72 @@ inline uint64_t hash_bytes(std::string_view s) {
   return h;
 }
 
-// string -> id over strings owned elsewhere, reached through key(id) (open addressing, load
-// <= 1/2). The first id of a duplicated string wins.
+// string -> id over strings owned elsewhere (a byte arena + offsets). Open addressing, load
+// <= 1/2; a slot keeps the hash, offset and length of its string, so a probe touches one slot
+// and only a real candidate's bytes are compared (loading 151k tokens and 151k merges does
+// ~450k lookups). The first id of a duplicated string wins.
 class string_index {
  public:
-  template <class Key>
-  void build(size_t n, Key&& key) {
+  void build(const std::string& arena, const std::vector<uint32_t>& offsets) {
+    const size_t n = offsets.size() - 1;
     size_t cap = 16;
     while (cap < n * 2) cap <<= 1;
-    slots_.assign(cap, -1);
+    slots_.assign(cap, slot{});
     mask_ = cap - 1;
-    for (size_t id = 0; id < n; ++id) {
-      const std::string_view k = key(id);
-      size_t i = hash_bytes(k) & mask_;
-      while (slots_[i] >= 0 && key(static_cast<size_t>(slots_[i])) != k) i = (i + 1) & mask_;
-      if (slots_[i] < 0) slots_[i] = static_cast<int32_t>(id);
+    const char* bytes = arena.data();
+    // In batches: hash and prefetch the slots of 32 keys, then insert them (random slot
+    // accesses into a table of megabytes overlap instead of waiting one by one).
+    constexpr size_t batch = 32;
+    uint64_t hashes[batch];
+    for (size_t start = 0; start < n; start += batch) {
+      const size_t end = std::min(n, start + batch);
+      for (size_t id = start; id < end; ++id) {
+        hashes[id - start] =
+            hash_bytes(std::string_view(bytes + offsets[id], offsets[id + 1] - offsets[id]));
+        prefetch(hashes[id - start]);
+      }
+      for (size_t id = start; id < end; ++id)
+        insert(std::string_view(bytes + offsets[id], offsets[id + 1] - offsets[id]),
+               hashes[id - start], static_cast<int32_t>(id), offsets[id], bytes);
     }
   }
-  template <class Key>
-  int32_t find(std::string_view s, Key&& key) const {
+  void prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
+  int32_t find(std::string_view s, const std::string& arena) const {
+    return find_hashed(s, hash_bytes(s), arena);
+  }
+  // `arena`: the same strings as given to build (possibly at a new address after a copy).
+  int32_t find_hashed(std::string_view s, uint64_t h, const std::string& arena) const {
     if (slots_.empty()) return -1;
-    for (size_t i = hash_bytes(s) & mask_;; i = (i + 1) & mask_) {
-      const int32_t id = slots_[i];
-      if (id < 0) return -1;
-      if (key(static_cast<size_t>(id)) == s) return id;
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const slot& sl = slots_[i];
+      if (sl.id < 0) return -1;
+      if (matches(sl, h, s, arena.data())) return sl.id;
     }
   }
 
  private:
-  std::vector<int32_t> slots_;
+  void insert(std::string_view k, uint64_t h, int32_t id, uint32_t offset, const char* bytes) {
+    {
+      size_t i = h & mask_;
+      for (;; i = (i + 1) & mask_) {
+        const slot& sl = slots_[i];
+        if (sl.id < 0) break;
+        if (matches(sl, h, k, bytes)) break;
+      }
+      if (slots_[i].id < 0)
+        slots_[i] = {static_cast<uint32_t>(h >> 32), id, offset, static_cast<uint32_t>(k.size())};
+    }
+  }
+  struct slot {
+    uint32_t tag = 0;  // high half of the hash
+    int32_t id = -1;
+    uint32_t offset = 0, length = 0;
+  };
+  static bool matches(const slot& sl, uint64_t h, std::string_view s, const char* arena) {
+    return sl.tag == static_cast<uint32_t>(h >> 32) && sl.length == s.size() &&
+           std::memcmp(arena + sl.offset, s.data(), s.size()) == 0;
+  }
+  std::vector<slot> slots_;
   size_t mask_ = 0;
 };
 
@@ -213,7 +250,10 @@ class tokenizer {
       : instance_(detail::next_tokenizer_instance()), piece_cache_(options.piece_cache) {
     const size_t n = v.tokens.size();
     if (n == 0) throw text_error("tokenizer: empty vocabulary");
-    if (n >= (size_t{1} << 31)) throw text_error("tokenizer: vocabulary too large");
+    if (n > static_cast<size_t>(detail::merge_table::max_id) ||
+        v.merges.size() > static_cast<size_t>(detail::merge_table::max_rank))
+      throw text_error("tokenizer: vocabulary too large (at most 2,097,150 tokens and 4,194,302 "
+                       "merges)");
     if (v.pre != "qwen2" && v.pre != "qwen3" && !v.pre.empty())
       throw text_error("tokenizer: pre-tokenizer '" + v.pre +
                        "' is not supported (only the Qwen2/Qwen3 byte-level BPE family)");
@@ -250,30 +290,65 @@ class tokenizer {
     }
     offsets_[n] = static_cast<uint32_t>(bytes_.size());
     string_offsets_[n] = static_cast<uint32_t>(strings_.size());
-    index_.build(n, string_key());
+    index_.build(strings_, string_offsets_);
     for (unsigned b = 0; b < 256; ++b) {
-      const int32_t id = index_.find(byte_level::encode(std::string(1, char(b))), string_key());
+      const int32_t id = index_.find(byte_level::encode(std::string(1, char(b))), strings_);
       if (id < 0 || types_[id] != static_cast<int32_t>(token_type::normal))
         throw text_error("tokenizer: the vocabulary lacks the byte-level symbol of byte " +
                          std::to_string(b) + "; it cannot encode every text");
       byte_ids_[b] = id;
     }
     merges_.reserve(v.merges.size());
+    // Batched like string_index::build: parse and hash 32 merges, prefetch, then resolve.
+    constexpr size_t batch = 32;
+    struct pending_merge {
+      std::string_view a, b;
+      uint64_t ha, hb, hj;
+      size_t joined_at;
+    };
+    pending_merge pending[batch];
     std::string joined;
-    for (size_t rank = 0; rank < v.merges.size(); ++rank) {
-      const std::string& m = v.merges[rank];
-      const size_t sp = m.find(' ');
-      if (sp == std::string::npos || sp == 0 || sp + 1 >= m.size())
-        throw text_error("tokenizer: merge " + std::to_string(rank) + " '" + m + "' is not 'a b'");
-      const std::string_view a(m.data(), sp), b(m.data() + sp + 1, m.size() - sp - 1);
-      joined.assign(a);
-      joined.append(b);
-      const int32_t ia = index_.find(a, string_key()), ib = index_.find(b, string_key()),
-                    ij = index_.find(joined, string_key());
-      if (ia < 0 || ib < 0 || ij < 0)
-        throw text_error("tokenizer: merge " + std::to_string(rank) + " '" + m +
-                         "' names a token that is not in the vocabulary");
-      merges_.insert(ia, ib, static_cast<int32_t>(rank), ij);
+    for (size_t start = 0; start < v.merges.size(); start += batch) {
+      const size_t end = std::min(v.merges.size(), start + batch);
+      joined.clear();
+      for (size_t rank = start; rank < end; ++rank) {
+        const std::string& m = v.merges[rank];
+        const size_t sp = m.find(' ');
+        if (sp == std::string::npos || sp == 0 || sp + 1 >= m.size())
+          throw text_error("tokenizer: merge " + std::to_string(rank) + " '" + m + "' is not 'a b'");
+        auto& p = pending[rank - start];
+        p.a = std::string_view(m.data(), sp);
+        p.b = std::string_view(m.data() + sp + 1, m.size() - sp - 1);
+        p.joined_at = joined.size();
+        joined += p.a;
+        joined += p.b;
+        p.ha = detail::hash_bytes(p.a);
+        p.hb = detail::hash_bytes(p.b);
+        index_.prefetch(p.ha);
+        index_.prefetch(p.hb);
+      }
+      for (size_t rank = start; rank < end; ++rank) {
+        auto& p = pending[rank - start];
+        p.hj = detail::hash_bytes(std::string_view(joined).substr(p.joined_at, p.a.size() + p.b.size()));
+        index_.prefetch(p.hj);
+      }
+      int32_t resolved[batch][3];
+      for (size_t rank = start; rank < end; ++rank) {
+        const auto& p = pending[rank - start];
+        const std::string_view j = std::string_view(joined).substr(p.joined_at, p.a.size() + p.b.size());
+        int32_t* r = resolved[rank - start];
+        r[0] = index_.find_hashed(p.a, p.ha, strings_);
+        r[1] = index_.find_hashed(p.b, p.hb, strings_);
+        r[2] = index_.find_hashed(j, p.hj, strings_);
+        if (r[0] < 0 || r[1] < 0 || r[2] < 0)
+          throw text_error("tokenizer: merge " + std::to_string(rank) + " '" + v.merges[rank] +
+                           "' names a token that is not in the vocabulary");
+        merges_.prefetch(r[0], r[1]);
+      }
+      for (size_t rank = start; rank < end; ++rank) {
+        const int32_t* r = resolved[rank - start];
+        merges_.insert(r[0], r[1], static_cast<int32_t>(rank), r[2]);
+      }
     }
     // Longest first, so the first match at a position is the longest.
     std::stable_sort(added_.begin(), added_.end(),
@@ -301,7 +376,7 @@ class tokenizer {
 
   // Id of the token whose vocabulary string is `s` ("<|im_end|>", "Ġthe"), or nullopt.
   std::optional<int32_t> find_token(std::string_view s) const {
-    const int32_t id = index_.find(s, string_key());
+    const int32_t id = index_.find(s, strings_);
     return id < 0 ? std::nullopt : std::optional<int32_t>(id);
   }
   // The vocabulary string of a token ("Ġthe"); throws text_error for an invalid id.
@@ -444,11 +519,7 @@ class tokenizer {
     return std::string_view(strings_).substr(string_offsets_[id],
                                              string_offsets_[id + 1] - string_offsets_[id]);
   }
-  struct string_key_fn {
-    const tokenizer* self;
-    std::string_view operator()(size_t id) const { return self->string_at(id); }
-  };
-  string_key_fn string_key() const { return {this}; }
+
 
   void encode_segment(std::string_view segment, detail::encode_scratch& scratch,
                       std::vector<int32_t>& out) const {
