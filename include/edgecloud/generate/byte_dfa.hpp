@@ -13,13 +13,12 @@
 // Ownership: plain value type, owns its tables.
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/generate/byte_nfa.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <edgecloud/error.hpp>
+#include <edgecloud/generate/byte_nfa.hpp>
 #include <limits>
 #include <string>
 #include <unordered_map>
