@@ -96,7 +96,9 @@ void expect_logits_close(const std::string& model_rel, const std::string& ref_re
                                 << " tokens, position " << p << ", logit " << i << ": " << got[i]
                                 << " vs " << want[i];
       }
-      if (min_cosine > 0) EXPECT_GE(cosine(got, want), min_cosine) << "position " << p;
+      if (min_cosine > 0) {
+        EXPECT_GE(cosine(got, want), min_cosine) << "position " << p;
+      }
     }
     std::printf("  %s, %zu tokens: worst |err| / max|logit| = %.3g\n", model_rel.c_str(),
                 seq.tokens.size(), worst);
@@ -231,7 +233,8 @@ TEST(Qwen3Fixture, FullVocabularyQ8MatchesExactMathsAndLlamaCpp) {
       std::vector<double> l = ref.logits(prefix).back();
       const double err = 1e-2 * max_abs(l);
       std::partial_sort(l.begin(), l.begin() + 2, l.end(), std::greater<>());
-      EXPECT_LT(l[0] - l[1], err) << "step " << k << ": " << out[k] << " vs llama.cpp's " << greedy[k];
+      EXPECT_LT(l[0] - l[1], err) << "step " << k << ": " << out[k] << " vs llama.cpp's "
+                                  << greedy[k];
       break;
     }
   }
@@ -331,6 +334,18 @@ TEST(Qwen3Session, CompileTimeCapacityCacheGivesTheSameLogits) {
   EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin()));
   const auto more = test_tokens(35, model.config().n_vocab);
   EXPECT_THROW(fixed.prefill(more), edgecloud::capacity_error);  // 30 + 35 > 64
+}
+
+TEST(Qwen3Session, PrefaultedModelGivesTheSameLogits) {
+  EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-q8_0.gguf");
+  const qwen3 lazy = qwen3::load(m);
+  const qwen3 eager = qwen3::load(m, /*prefault=*/true);
+  eager.prefault();  // idempotent
+  const auto tokens = test_tokens(9, lazy.config().n_vocab);
+  session a(lazy, test_config()), b(eager, test_config());
+  auto la = a.prefill(tokens);
+  auto lb = b.prefill(tokens);
+  EXPECT_TRUE(std::equal(la.begin(), la.end(), lb.begin()));
 }
 
 TEST(Qwen3Session, RefusesWhatDoesNotFit) {

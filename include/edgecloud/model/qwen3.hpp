@@ -98,6 +98,18 @@ class qwen3 {
     bind_weights();
   }
 
+  const qwen3_config& config() const noexcept { return config_; }
+  const qwen3_layer& layer(size_t i) const noexcept { return layers_[i]; }
+  const weight_view& token_embd() const noexcept { return token_embd_; }
+  // == token_embd() when the output is tied
+  const weight_view& output() const noexcept { return output_; }
+  const float* output_norm() const noexcept { return output_norm_; }
+  const gguf::file& file() const noexcept { return *file_; }
+  // True when some product needs activations quantized to Q8_0.
+  bool any_quantized() const noexcept { return any_quantized_; }
+  // Bytes of all weights used (what one token streams from memory, roughly).
+  size_t weight_bytes() const noexcept { return weight_bytes_; }
+
   // Best effort: maps every weight page now in one system call (Linux MADV_POPULATE_READ)
   // instead of page faults during the first token. Measured on Qwen3-0.6B Q8_0 (cached file):
   // same total CPU (~60 ms populate + ~68 ms first token vs ~125 ms faulting first token), so
@@ -119,17 +131,6 @@ class qwen3 {
     (void)::madvise(reinterpret_cast<void*>(begin), end - begin, populate_read);
 #endif
   }
-
-  const qwen3_config& config() const noexcept { return config_; }
-  const qwen3_layer& layer(size_t i) const noexcept { return layers_[i]; }
-  const weight_view& token_embd() const noexcept { return token_embd_; }
-  const weight_view& output() const noexcept { return output_; }  // == token_embd when tied
-  const float* output_norm() const noexcept { return output_norm_; }
-  const gguf::file& file() const noexcept { return *file_; }
-  // True when some product needs activations quantized to Q8_0.
-  bool any_quantized() const noexcept { return any_quantized_; }
-  // Bytes of all weights used (what one token streams from memory, roughly).
-  size_t weight_bytes() const noexcept { return weight_bytes_; }
 
  private:
   weight_view matrix(const std::string& name, size_t rows, size_t cols) {
