@@ -45,6 +45,11 @@ TEST(ByteAutomaton, IntegerRangesAreExact) {
   // exclusive bounds and default magnitude cap
   const auto e = compile(R"({"type":"integer","exclusiveMinimum":3,"exclusiveMaximum":7.5})");
   for (int x = 0; x < 12; ++x) EXPECT_EQ(e.accepts(std::to_string(x)), x > 3 && x <= 7) << x;
+  // Huge bounds: clamped to the magnitude cap, or an error when nothing is left.
+  EXPECT_THROW(compile(R"({"type":"integer","minimum":1e300})"), edgecloud::config_error);
+  EXPECT_THROW(compile(R"({"type":"number","maximum":-1e300})"), edgecloud::config_error);
+  EXPECT_TRUE(compile(R"({"type":"integer","minimum":-1e300,"maximum":1e300})").accepts("-42"));
+  EXPECT_TRUE(compile(R"({"type":"number","minimum":-1e300,"maximum":1e300})").accepts("4.2"));
   eg::json_options o;
   o.max_integer_digits = 3;
   const auto capped = compile(R"({"type":"integer"})", o);

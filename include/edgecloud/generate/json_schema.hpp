@@ -398,6 +398,9 @@ class schema_compiler {
       if (s.contains("exclusiveMaximum"))
         hi = std::min(hi, std::ceil(bound(s, "exclusiveMaximum", path)) - 1);
     }
+    // Bounds far outside the cap become just outside it: every cast below stays in range.
+    lo = std::clamp(lo, -cap - 1, cap + 1);
+    hi = std::clamp(hi, -cap - 1, cap + 1);
     const auto ilo = static_cast<int64_t>(std::ceil(std::max(lo, -cap)));
     const auto ihi = static_cast<int64_t>(std::floor(std::min(hi, cap)));
     std::vector<fragment> parts;
