@@ -2,18 +2,18 @@
 // `edgecloud route`, `edgecloud eval`, `edgecloud calibrate`: the routing layer from the shell.
 //
 //   edgecloud route --cloud-url URL [--cloud-model NAME] [--api-key KEY] [--config routing.json]
-//                   [--force-cloud|--force-edge] [--offline] [--timeout-ms N] [--json|--jsonl] "query"
+//                   [--force-cloud|--force-edge] [--offline] [--timeout-ms N] [--json|--jsonl]
+//                   "query"
 //   edgecloud eval --data labeled.jsonl [--config routing.json] [--bins 10] [--json]
 //   edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q)
 //                   [--config routing.json] [--out routing.json] [--json]
 //
 // `route` runs the assistant with the deterministic stand-in edge (the engine-backed EdgeModel
 // plugs in through the same template once it exists; --model is accepted and reported).
-#include <edgecloud/assistant.hpp>
-#include <edgecloud/routing.hpp>
-
 #include <cstdio>
 #include <cstdlib>
+#include <edgecloud/assistant.hpp>
+#include <edgecloud/routing.hpp>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -64,9 +64,11 @@ std::string fixed(double v, int digits = 3) {
 }
 
 int run_route(const std::vector<std::string>& argv) {
-  cli::args a(argv, {"cloud-url", "cloud-model", "api-key", "config", "model", "timeout-ms", "user"},
+  cli::args a(argv,
+              {"cloud-url", "cloud-model", "api-key", "config", "model", "timeout-ms", "user"},
               {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry"});
-  if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
+  if (a.flag("force-cloud") && a.flag("force-edge"))
+    throw config_error("--force-cloud and --force-edge exclude each other");
   transport::openai_transport_config tc;
   tc.base_url = a.required("cloud-url");
   tc.model = a.value_or("cloud-model", "");
@@ -75,13 +77,15 @@ int run_route(const std::vector<std::string>& argv) {
     if (const char* k = std::getenv("EDGECLOUD_API_KEY")) tc.api_key = k;
   tc.timeouts.total = std::chrono::milliseconds(a.integer("timeout-ms", 30000));
   if (a.has("model"))
-    std::fprintf(stderr, "edgecloud route: note: --model %s is not wired to the engine edge yet; "
-                         "using the deterministic stand-in edge\n", a.get("model")->c_str());
+    std::fprintf(stderr,
+                 "edgecloud route: note: --model %s is not wired to the engine edge yet; "
+                 "using the deterministic stand-in edge\n",
+                 a.get("model")->c_str());
   basic_assistant<stand_in_edge> assistant(stand_in_edge{}, tc, read_policy_config(a));
   if (a.flag("offline")) assistant.set_online(false);
 
   auto one = [&](assistant_request q) {
-    q.override_route = a.flag("force-cloud") ? routing::route_override::force_cloud
+    q.override_route = a.flag("force-cloud")  ? routing::route_override::force_cloud
                        : a.flag("force-edge") ? routing::route_override::force_edge
                                               : routing::route_override::none;
     q.user_id = a.value_or("user", "");
@@ -90,7 +94,8 @@ int run_route(const std::vector<std::string>& argv) {
   };
   auto print = [&](const assistant_response& r) {
     if (a.flag("json") || a.flag("jsonl")) {
-      std::cout << to_json_value(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      std::cout << to_json_value(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                << "\n";
     } else {
       std::cout << "route:   " << routing::to_string(r.route) << (r.fallback ? " (fallback)" : "")
                 << (r.degraded ? " (degraded)" : "") << "\nrule:    " << r.decision.rule
@@ -117,7 +122,8 @@ int run_route(const std::vector<std::string>& argv) {
       print(r);
     }
   } else {
-    if (a.positionals().size() != 1) throw config_error("route takes exactly one query (or --jsonl on stdin)");
+    if (a.positionals().size() != 1)
+      throw config_error("route takes exactly one query (or --jsonl on stdin)");
     assistant_request q;
     q.text = a.positionals()[0];
     auto r = one(q);
@@ -141,12 +147,13 @@ int run_eval(const std::vector<std::string>& argv) {
   std::cout << "records              " << report.records << "\n"
             << "on-device rate       " << fixed(report.on_device_rate) << "\n"
             << "cloud-call rate      " << fixed(report.cloud_call_rate) << "\n"
-            << "edge accuracy        " << fixed(report.edge_accuracy) << " (on-device answers: "
-            << fixed(report.edge_accuracy_on_device) << ")\n"
+            << "edge accuracy        " << fixed(report.edge_accuracy)
+            << " (on-device answers: " << fixed(report.edge_accuracy_on_device) << ")\n"
             << "routed quality       " << fixed(report.routed_quality) << " (all edge "
-            << fixed(report.edge_only_quality) << ", all cloud " << fixed(report.cloud_only_quality) << ")\n"
-            << "latency ms P50/95/99 " << fixed(report.latency_p50_ms, 1) << " / " << fixed(report.latency_p95_ms, 1)
-            << " / " << fixed(report.latency_p99_ms, 1) << "\n"
+            << fixed(report.edge_only_quality) << ", all cloud " << fixed(report.cloud_only_quality)
+            << ")\n"
+            << "latency ms P50/95/99 " << fixed(report.latency_p50_ms, 1) << " / "
+            << fixed(report.latency_p95_ms, 1) << " / " << fixed(report.latency_p99_ms, 1) << "\n"
             << "CPT(50%)             " << fixed(report.cpt50 * 100, 1) << "% cloud calls\n"
             << "CPT(80%)             " << fixed(report.cpt80 * 100, 1) << "% cloud calls\n"
             << "APGR                 " << fixed(report.apgr) << "\n"
@@ -172,7 +179,8 @@ int run_calibrate(const std::vector<std::string>& argv) {
   nlohmann::json j;
   j["config"] = config;
   for (const auto& [task, c] : per_task) j["tasks"][std::string(routing::to_string(task))] = c;
-  for (const auto& [task, t] : temperatures) j["temperatures"][std::string(routing::to_string(task))] = t;
+  for (const auto& [task, t] : temperatures)
+    j["temperatures"][std::string(routing::to_string(task))] = t;
   if (auto out = a.get("out")) {
     std::ofstream f(*out);
     if (!f) throw config_error("cannot write " + *out);
@@ -185,7 +193,8 @@ int run_calibrate(const std::vector<std::string>& argv) {
   std::cout << "task          records  threshold  cloud-rate  quality  temperature\n";
   for (const auto& [task, c] : per_task) {
     auto t = temperatures.find(task);
-    std::printf("%-13s %7zu  %9s  %10s  %7s  %11s%s\n", std::string(routing::to_string(task)).c_str(), c.records,
+    std::printf("%-13s %7zu  %9s  %10s  %7s  %11s%s\n",
+                std::string(routing::to_string(task)).c_str(), c.records,
                 fixed(c.threshold).c_str(), fixed(c.cloud_rate).c_str(), fixed(c.quality).c_str(),
                 t == temperatures.end() ? "-" : fixed(t->second.temperature).c_str(),
                 c.reachable ? "" : "  (target not reachable)");
@@ -194,9 +203,12 @@ int run_calibrate(const std::vector<std::string>& argv) {
   return 0;
 }
 
-const cli::command_registrar route_cmd("route", "route a query: edge or cloud, with the reason (--json, --jsonl)", run_route);
-const cli::command_registrar eval_cmd("eval", "routing metrics of labeled data: on-device rate, CPT, APGR, ECE", run_eval);
-const cli::command_registrar calibrate_cmd("calibrate", "per-task thresholds for a target cloud rate or quality, temperatures",
-                                           run_calibrate);
+const cli::command_registrar route_cmd(
+    "route", "route a query: edge or cloud, with the reason (--json, --jsonl)", run_route);
+const cli::command_registrar eval_cmd(
+    "eval", "routing metrics of labeled data: on-device rate, CPT, APGR, ECE", run_eval);
+const cli::command_registrar calibrate_cmd(
+    "calibrate", "per-task thresholds for a target cloud rate or quality, temperatures",
+    run_calibrate);
 
 }  // namespace
