@@ -3,12 +3,12 @@
 // classify/rewrite/summarize/select-tool/check-safety with --json and --jsonl print the JSON
 // objects docs/tasks.md promises, and `generate --prompt` reproduces the fixture's greedy ids.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,7 +20,9 @@ using json = nlohmann::json;
 
 namespace {
 
-fs::path cli() { return fs::path(EDGECLOUD_BINARY_DIR) / "bin" / "edgecloud"; }
+fs::path cli() {
+  return fs::path(EDGECLOUD_BINARY_DIR) / "bin" / "edgecloud";
+}
 
 std::pair<int, std::string> run(const std::string& cmd) {
   std::string out;
@@ -88,9 +90,10 @@ TEST_F(CliTasks, OtherTasksPrintTheirObjects) {
   ASSERT_EQ(rc2, 0) << out2;
   EXPECT_LE(json::parse(out2)["tokens"].get<int>(), 5);
   const auto tools = fs::temp_directory_path() / "ec_tasks_cli_tools.json";
-  std::ofstream(tools) << R"([{"name":"get_time"},{"name":"set_alarm","parameters":{"type":"object","properties":{"time":{"type":"string","maxLength":5}},"required":["time"]}}])";
-  auto [rc3, out3] = run(cli().string() + " select-tool" + m + "--tools " + tools.string() +
-                         " \"wake me at 7\"");
+  std::ofstream(tools)
+      << R"([{"name":"get_time"},{"name":"set_alarm","parameters":{"type":"object","properties":{"time":{"type":"string","maxLength":5}},"required":["time"]}}])";
+  auto [rc3, out3] =
+      run(cli().string() + " select-tool" + m + "--tools " + tools.string() + " \"wake me at 7\"");
   ASSERT_EQ(rc3, 0) << out3;
   const auto t = json::parse(out3);
   EXPECT_TRUE(t["tool"].is_null() || t["tool"] == "get_time" || t["tool"] == "set_alarm") << out3;
