@@ -5,3 +5,7 @@
 #include <edgecloud/model/gguf.hpp>
 #include <edgecloud/model/gguf_random_qwen3.hpp>
 #include <edgecloud/model/gguf_writer.hpp>
+#include <edgecloud/model/kv_cache.hpp>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/model/session.hpp>
+#include <edgecloud/model/thread_pool.hpp>

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: Apache-2.0
+// A generation session over a Qwen3/Qwen2 model: KV cache, activation arena, thread pool.
+//
+//   auto model = edgecloud::model::qwen3::load("qwen3-0.6b-q8_0.gguf");
+//   edgecloud::model::session s(model, {.context = 2048, .threads = 2});
+//   auto out = s.generate(prompt_ids, 64, {eos}, [](int32_t t) { print(t); });
+//
+// prefill(tokens) runs all positions of a chunk (up to max_batch) in one batched pass: every
+// weight matrix is streamed once per chunk with kernels::matmul instead of once per token, which
+// is what makes prompt processing several times faster than decoding. decode_step(token) is the
+// one-position case (kernels::matvec).
+//
+// Ownership: the session borrows the model (which must outlive it) and owns its KV cache, its
+// thread pool and one arena of activation buffers sized at construction from the model shape
+// and the config: nothing is allocated by prefill, decode_step or generate afterwards (a test
+// counts operator new calls to hold that).
+//
+// Threads: each product is cut into row blocks (16-row multiples, a few per thread) that the
+// pool's threads claim; the input activations are rounded to Q8_0 once per product (when the
+// weight is Q8_0) and shared by every thread. Attention tasks are (position, head) pairs.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <edgecloud/error.hpp>
+#include <edgecloud/kernels.hpp>
+#include <edgecloud/model/concepts.hpp>
+#include <edgecloud/model/kv_cache.hpp>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/model/thread_pool.hpp>
+#include <memory>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace edgecloud::model {
+
+struct session_config {
+  size_t context = 0;  // KV positions; 0 = min(model context_length, 4096)
+  kernels::dtype kv_type = kernels::dtype::f16;  // f16 (half the memory) or f32 (exact)
+  size_t threads = 0;      // including the caller; 0 = std::thread::hardware_concurrency()
+  size_t max_batch = 256;  // positions per prefill pass; activations: ~57 KB each for 0.6B
+  size_t logits_rows = 1;  // positions whose logits prefill(.., logits_mode::all) can keep
+};
+
+enum class logits_mode { last, all };
+
+template <KvCache Cache = kv_cache>
+class basic_session {
+ public:
+  basic_session(const qwen3& model, session_config config = {})
+      : model_(&model),
+        config_(normalized(model, config)),
+        cache_(kv_shape{model.config().n_layers, model.config().n_head_kv, model.config().head_dim},
+               config_.context, config_.kv_type),
+        pool_(std::make_unique<thread_pool>(config_.threads)),
+        tasks_(pool_->size() == 1 ? 1 : pool_->size() * tasks_per_thread) {
+    config_.context = cache_.capacity();
+    allocate_arena();
+  }
+
+  basic_session(basic_session&&) noexcept = default;
+
+  const qwen3& model() const noexcept { return *model_; }
+  const session_config& config() const noexcept { return config_; }
+  const Cache& cache() const noexcept { return cache_; }
+  size_t size() const noexcept { return cache_.size(); }  // positions in the cache
+  size_t n_vocab() const noexcept { return model_->config().n_vocab; }
+  size_t threads() const noexcept { return pool_->size(); }
+  // Bytes of the activation arena (the KV cache reports its own with cache().bytes()).
+  size_t arena_bytes() const noexcept { return arena_bytes_; }
+
+  // Appends `tokens` at positions size() .. size()+n-1 and returns the logits of the last one.
+  // With logits_mode::all, the logits of every new position are kept (at most
+  // config().logits_rows of them) and readable with logits(position).
+  // Throws capacity_error (nothing changed) when the tokens do not fit the cache, text_error for
+  // a token id outside the vocabulary.
+  std::span<const float> prefill(std::span<const int32_t> tokens,
+                                 logits_mode mode = logits_mode::last) {
+    if (tokens.empty()) throw config_error("prefill needs at least one token");
+    cache_.require_room(tokens.size());
+    if (mode == logits_mode::all && tokens.size() > config_.logits_rows)
+      throw capacity_error("prefill of " + std::to_string(tokens.size()) +
+                           " tokens with all logits needs session_config::logits_rows >= " +
+                           std::to_string(tokens.size()) + " (is " +
+                           std::to_string(config_.logits_rows) + ")");
+    for (int32_t t : tokens) check_token(t);
+    const size_t start = cache_.size();
+    for (size_t done = 0; done < tokens.size(); done += config_.max_batch) {
+      const size_t m = std::min(config_.max_batch, tokens.size() - done);
+      const bool last_chunk = done + m == tokens.size();
+      forward(tokens.subspan(done, m), mode == logits_mode::all ? done : 0,
+              mode == logits_mode::all ? logits_rows_all : (last_chunk ? logits_row_last : 0));
+    }
+    logits_first_ = mode == logits_mode::all ? start : cache_.size() - 1;
+    logits_count_ = mode == logits_mode::all ? tokens.size() : 1;
+    return logits(cache_.size() - 1);
+  }
+
+  // Appends one token and returns the logits of its position.
+  std::span<const float> decode_step(int32_t token) {
+    const int32_t one[1] = {token};
+    return prefill(std::span<const int32_t>(one, 1));
+  }
+
+  // Logits of absolute position `position`, if the last prefill/decode_step kept them.
+  std::span<const float> logits(size_t position) const {
+    if (position < logits_first_ || position >= logits_first_ + logits_count_)
+      throw config_error("no logits kept for position " + std::to_string(position) +
+                         " (use prefill with logits_mode::all for every position)");
+    return {logits_ + (position - logits_first_) * n_vocab(), n_vocab()};
+  }
+  // Logits of the last position the last prefill/decode_step computed.
+  std::span<const float> last_logits() const {
+    if (logits_count_ == 0)
+      throw config_error("no logits: prefill or decode_step first (truncate forgets them)");
+    return logits(logits_first_ + logits_count_ - 1);
+  }
+
+  // Forgets positions >= n (O(1)); the next prefill continues at position n.
+  void truncate(size_t n) noexcept {
+    cache_.truncate(n);
+    logits_count_ = 0;
+  }
+  void clear() noexcept { truncate(0); }
+
+  // Greedy decoding: prefills `prompt` (may be empty to continue after earlier calls), then
+  // picks the highest logit up to `max_tokens` times. A token in `stop_tokens` ends generation
+  // and is neither returned nor passed to the callback. `on_token(token)` is called for every
+  // generated token; if it returns bool, false stops generation (that token is kept).
+  // The last returned token is NOT yet in the cache: a follow-up call passes it in `prompt`.
+  // Allocates only the returned vector (reserved up front).
+  template <class OnToken>
+  std::vector<int32_t> generate(std::span<const int32_t> prompt, size_t max_tokens,
+                                std::span<const int32_t> stop_tokens, OnToken&& on_token) {
+    std::vector<int32_t> out;
+    out.reserve(max_tokens);
+    if (max_tokens == 0) return out;
+    std::span<const float> l = prompt.empty() ? last_logits() : prefill(prompt);
+    for (;;) {
+      const int32_t next = argmax(l);
+      if (std::find(stop_tokens.begin(), stop_tokens.end(), next) != stop_tokens.end()) break;
+      out.push_back(next);
+      if constexpr (std::is_same_v<std::invoke_result_t<OnToken&, int32_t>, bool>) {
+        if (!on_token(next)) break;
+      } else {
+        on_token(next);
+      }
+      if (out.size() >= max_tokens) break;
+      l = decode_step(next);
+    }
+    return out;
+  }
+  std::vector<int32_t> generate(std::span<const int32_t> prompt, size_t max_tokens,
+                                std::span<const int32_t> stop_tokens = {}) {
+    return generate(prompt, max_tokens, stop_tokens, [](int32_t) {});
+  }
+
+  // Index of the largest logit (the first one on ties).
+  static int32_t argmax(std::span<const float> l) noexcept {
+    return static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
+  }
+
+ private:
+  static constexpr size_t logits_rows_all = ~size_t{0};  // keep every row of the chunk
+  static constexpr size_t logits_row_last = 1;           // keep the chunk's last row
+  // Each product is cut into this many row blocks per thread; threads claim blocks, so a
+  // descheduled thread's share is taken by the others (see thread_pool.hpp).
+  static constexpr size_t tasks_per_thread = 4;
+
+  static session_config normalized(const qwen3& model, session_config c) {
+    if (c.context == 0) c.context = std::min<size_t>(model.config().n_ctx_train, 4096);
+    if constexpr (requires { Cache::is_static; }) {
+      if constexpr (Cache::is_static) c.context = 0;  // the cache's own capacity
+    }
+    if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
+    if (c.max_batch == 0) c.max_batch = 1;
+    if (c.logits_rows == 0) c.logits_rows = 1;
+    return c;
+  }
+
+  void check_token(int32_t t) const {
+    if (t < 0 || static_cast<size_t>(t) >= n_vocab())
+      throw text_error("token id " + std::to_string(t) + " is outside the vocabulary of " +
+                       std::to_string(n_vocab()));
+  }
+
+  void allocate_arena() {
+    const qwen3_config& c = model_->config();
+    const size_t B = config_.max_batch;
+    const size_t widest = std::max({c.n_embd, c.q_dim(), c.n_ff});
+    size_t floats = 0;
+    auto take = [&](size_t n) {
+      const size_t at = floats;
+      floats += (n + 15) / 16 * 16;  // keep every buffer 64-byte aligned
+      return at;
+    };
+    const size_t x = take(B * c.n_embd), h = take(B * c.n_embd), q = take(B * c.q_dim()),
+                 k = take(B * c.kv_dim()), v = take(B * c.kv_dim()), att = take(B * c.q_dim()),
+                 gate = take(B * c.n_ff), up = take(B * c.n_ff),
+                 scores = take(pool_->size() * cache_.capacity()),
+                 logits = take(config_.logits_rows * c.n_vocab);
+    const size_t q8_blocks = B * ((widest + 31) / 32);
+    const size_t q8_bytes = (q8_blocks * sizeof(kernels::block_q8_0) + 63) / 64 * 64;
+    arena_bytes_ = floats * sizeof(float) + q8_bytes;
+    arena_ = detail::aligned_bytes(arena_bytes_);
+    float* base = reinterpret_cast<float*>(arena_.get());
+    x_ = base + x, h_ = base + h, q_ = base + q, k_ = base + k, v_ = base + v;
+    att_ = base + att, gate_ = base + gate, up_ = base + up, scores_ = base + scores;
+    logits_ = base + logits;
+    xq_ = reinterpret_cast<kernels::block_q8_0*>(arena_.get() + floats * sizeof(float));
+  }
+
+  // Contiguous share of `rows` for thread t of n, in multiples of `grain` rows.
+  static void split(size_t rows, size_t t, size_t n, size_t& r0, size_t& r1) noexcept {
+    constexpr size_t grain = 16;
+    const size_t chunks = (rows + grain - 1) / grain;
+    r0 = std::min(rows, chunks * t / n * grain);
+    r1 = std::min(rows, chunks * (t + 1) / n * grain);
+  }
+
+  // Y (m x w.rows, row stride ldy) = X W^T for rows [r0, r1) of W.
+  static void product(const weight_view& w, size_t m, const float* X, const kernels::block_q8_0* Xq,
+                      float* Y, size_t ldy, size_t r0, size_t r1) noexcept {
+    if (r0 >= r1) return;
+    const kernels::block_q8_0* xq = w.quantized() ? Xq : nullptr;
+    if (m == 1)
+      kernels::matvec(w.type, w.data, w.cols, X, xq, Y, r0, r1);
+    else
+      kernels::matmul(w.type, w.data, w.cols, m, X, xq, Y, ldy, r0, r1);
+  }
+
+  // Rounds m rows of n floats (row stride n) to Q8_0 blocks in xq_, once for all threads.
+  void quantize_rows(const float* X, size_t m, size_t n) {
+    const size_t blocks = n / 32;
+    pool_->parallel_for(
+        m,
+        [&](size_t b, size_t e, size_t) {
+          for (size_t i = b; i < e; ++i) kernels::quantize_row_q8_0(X + i * n, xq_ + i * blocks, n);
+        },
+        8);
+  }
+
+  // h = rmsnorm(x) * w for m rows of n_embd, then quantized when `quantize`.
+  void norm_rows(const float* X, const float* w, float* H, size_t m, bool quantize) {
+    const qwen3_config& c = model_->config();
+    const size_t n = c.n_embd;
+    pool_->parallel_for(
+        m,
+        [&](size_t b, size_t e, size_t) {
+          for (size_t i = b; i < e; ++i) {
+            kernels::rmsnorm(X + i * n, w, H + i * n, n, c.rms_eps);
+            if (quantize) kernels::quantize_row_q8_0(H + i * n, xq_ + i * (n / 32), n);
+          }
+        },
+        8);
+  }
+
+  void forward(std::span<const int32_t> tokens, size_t logits_offset, size_t logits_rows);
+  void attention_block(size_t layer, size_t m, size_t p0);
+  void ffn_block(size_t layer, size_t m);
+
+  const qwen3* model_;
+  session_config config_;
+  Cache cache_;
+  std::unique_ptr<thread_pool> pool_;
+  size_t tasks_;  // row blocks per product: a few per thread, claimed dynamically
+  std::unique_ptr<std::byte[], detail::aligned_free> arena_;
+  size_t arena_bytes_ = 0;
+  float *x_ = nullptr, *h_ = nullptr, *q_ = nullptr, *k_ = nullptr, *v_ = nullptr;
+  float *att_ = nullptr, *gate_ = nullptr, *up_ = nullptr, *scores_ = nullptr;
+  float* logits_ = nullptr;
+  kernels::block_q8_0* xq_ = nullptr;
+  size_t logits_first_ = 0, logits_count_ = 0;
+};
+
+using session = basic_session<>;
+
+// --- the forward pass -------------------------------------------------------------------------
+
+template <KvCache Cache>
+void basic_session<Cache>::forward(std::span<const int32_t> tokens, size_t logits_offset,
+                                   size_t logits_rows) {
+  const qwen3_config& c = model_->config();
+  const size_t m = tokens.size(), E = c.n_embd;
+  const size_t p0 = cache_.size();
+  const weight_view& embd = model_->token_embd();
+  for (size_t i = 0; i < m; ++i)
+    kernels::dequantize_row(embd.type, embd.row(static_cast<size_t>(tokens[i])), x_ + i * E, E);
+
+  for (size_t l = 0; l < c.n_layers; ++l) {
+    attention_block(l, m, p0);
+    ffn_block(l, m);
+  }
+  cache_.advance(m);
+  if (logits_rows == 0) return;
+
+  // Final norm and output projection, for the last row or for every row of the chunk.
+  const weight_view& out = model_->output();
+  const size_t first = logits_rows == logits_rows_all ? 0 : m - 1;
+  const size_t rows = m - first;
+  norm_rows(x_ + first * E, model_->output_norm(), h_, rows, out.quantized());
+  float* Y = logits_ + (logits_rows == logits_rows_all ? logits_offset * c.n_vocab : 0);
+  pool_->run(tasks_, [&](size_t t, size_t) {
+    size_t r0, r1;
+    split(out.rows, t, tasks_, r0, r1);
+    product(out, rows, h_, xq_, Y, c.n_vocab, r0, r1);
+  });
+}
+
+template <KvCache Cache>
+void basic_session<Cache>::attention_block(size_t layer, size_t m, size_t p0) {
+  const qwen3_config& c = model_->config();
+  const qwen3_layer& L = model_->layer(layer);
+  const size_t E = c.n_embd, QD = c.q_dim(), KD = c.kv_dim(), hd = c.head_dim;
+
+  // h = rmsnorm(x) * attn_norm; q, k, v = W h: one fork for all three products.
+  norm_rows(x_, L.attn_norm, h_, m, L.wq.quantized() || L.wk.quantized() || L.wv.quantized());
+  pool_->run(tasks_, [&](size_t t, size_t) {
+    size_t r0, r1;
+    split(QD, t, tasks_, r0, r1);
+    product(L.wq, m, h_, xq_, q_, QD, r0, r1);
+    split(KD, t, tasks_, r0, r1);
+    product(L.wk, m, h_, xq_, k_, KD, r0, r1);
+    product(L.wv, m, h_, xq_, v_, KD, r0, r1);
+  });
+
+  // Biases (Qwen2), per-head q/k RMSNorm (Qwen3), NeoX RoPE, then k, v into the cache.
+  pool_->parallel_for(m, [&](size_t b, size_t e, size_t) {
+    for (size_t i = b; i < e; ++i) {
+      float* qi = q_ + i * QD;
+      float* ki = k_ + i * KD;
+      float* vi = v_ + i * KD;
+      if (L.bq) {
+        for (size_t j = 0; j < QD; ++j) qi[j] += L.bq[j];
+        for (size_t j = 0; j < KD; ++j) ki[j] += L.bk[j];
+        for (size_t j = 0; j < KD; ++j) vi[j] += L.bv[j];
+      }
+      if (L.q_norm) {
+        for (size_t h = 0; h < c.n_head; ++h)
+          kernels::rmsnorm(qi + h * hd, L.q_norm, qi + h * hd, hd, c.rms_eps);
+        for (size_t h = 0; h < c.n_head_kv; ++h)
+          kernels::rmsnorm(ki + h * hd, L.k_norm, ki + h * hd, hd, c.rms_eps);
+      }
+      const int pos = static_cast<int>(p0 + i);
+      kernels::rope_neox(qi, c.n_head, hd, pos, c.rope_freq_base);
+      kernels::rope_neox(ki, c.n_head_kv, hd, pos, c.rope_freq_base);
+      cache_.store(layer, p0 + i, ki, vi);
+    }
+  });
+
+  // Causal GQA attention: query (i, h) sees positions [0, p0 + i] of KV head h / group.
+  const size_t group = c.n_head / c.n_head_kv;
+  const size_t es = cache_.element_size();
+  const auto* K = static_cast<const std::byte*>(cache_.k_data(layer));
+  const auto* V = static_cast<const std::byte*>(cache_.v_data(layer));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  pool_->run(m * c.n_head, [&](size_t task, size_t thread) {
+    float* scores = scores_ + thread * cache_.capacity();
+    const size_t i = task / c.n_head, h = task % c.n_head, g = h / group;
+    kernels::attention_head(q_ + i * QD + h * hd, K + g * hd * es, V + g * hd * es, cache_.type(),
+                            cache_.row_elements(), p0 + i + 1, hd, scale, scores,
+                            att_ + i * QD + h * hd);
+  });
+
+  // x += Wo att, each thread adding the rows it computed.
+  if (L.wo.quantized()) quantize_rows(att_, m, QD);
+  pool_->run(tasks_, [&](size_t t, size_t) {
+    size_t r0, r1;
+    split(E, t, tasks_, r0, r1);
+    product(L.wo, m, att_, xq_, h_, E, r0, r1);
+    for (size_t i = 0; i < m; ++i)
+      for (size_t r = r0; r < r1; ++r) x_[i * E + r] += h_[i * E + r];
+  });
+}
+
+template <KvCache Cache>
+void basic_session<Cache>::ffn_block(size_t layer, size_t m) {
+  const qwen3_config& c = model_->config();
+  const qwen3_layer& L = model_->layer(layer);
+  const size_t E = c.n_embd, F = c.n_ff;
+
+  norm_rows(x_, L.ffn_norm, h_, m, L.gate.quantized() || L.up.quantized());
+  pool_->run(tasks_, [&](size_t t, size_t) {
+    size_t r0, r1;
+    split(F, t, tasks_, r0, r1);
+    product(L.gate, m, h_, xq_, gate_, F, r0, r1);
+    product(L.up, m, h_, xq_, up_, F, r0, r1);
+  });
+  // gate = silu(gate) * up, rounded to Q8_0 for the down product.
+  const bool quantize = L.down.quantized();
+  pool_->parallel_for(
+      m,
+      [&](size_t b, size_t e, size_t) {
+        for (size_t i = b; i < e; ++i) {
+          kernels::silu_mul(gate_ + i * F, up_ + i * F, gate_ + i * F, F);
+          if (quantize) kernels::quantize_row_q8_0(gate_ + i * F, xq_ + i * (F / 32), F);
+        }
+      },
+      8);
+  pool_->run(tasks_, [&](size_t t, size_t) {
+    size_t r0, r1;
+    split(E, t, tasks_, r0, r1);
+    product(L.down, m, gate_, xq_, h_, E, r0, r1);
+    for (size_t i = 0; i < m; ++i)
+      for (size_t r = r0; r < r1; ++r) x_[i * E + r] += h_[i * E + r];
+  });
+}
+
+}  // namespace edgecloud::model
