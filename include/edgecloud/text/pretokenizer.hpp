@@ -25,21 +25,16 @@ struct scanned_char {
   uint8_t cls;
 };
 
-inline scanned_char scan_char(const unsigned char* s, size_t i, size_t n) {
+// Decodes and classifies the character at s[i] (valid UTF-8); len 0 past the end. `bmp` is
+// unicode's table of classes of the BMP, fetched once per split.
+[[gnu::always_inline]] inline scanned_char scan_char(const unsigned char* s, size_t i, size_t n,
+                                                    const uint8_t* bmp) {
   if (i >= n) return {0, 0, 0};
   const unsigned char c = s[i];
-  if (c < 0x80) {
-    // ASCII classes: letters, digits, \t\n\v\f\r and space.
-    uint8_t cls = 0;
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') cls = unicode::class_letter;
-    else if (c >= '0' && c <= '9') cls = unicode::class_number;
-    else if (c == ' ' || (c >= 0x09 && c <= 0x0D))
-      cls = unicode::class_space | ((c == '\n' || c == '\r') ? unicode::class_newline : 0);
-    return {c, 1, cls};
-  }
+  if (c < 0x80) return {c, 1, bmp[c]};
   const size_t len = unicode::utf8_length_from_lead(c);
   const char32_t cp = unicode::utf8_decode(s + i, len);
-  return {cp, static_cast<uint8_t>(len), unicode::classify(cp)};
+  return {cp, static_cast<uint8_t>(len), cp < 0x10000 ? bmp[cp] : unicode::classify(cp)};
 }
 
 inline bool folds_to(char32_t cp, char lower) {
@@ -54,11 +49,12 @@ template <class Emit>
 void split_qwen2(std::string_view text, Emit&& emit) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
+  const uint8_t* bmp = unicode::detail::bmp_classes().data();
   constexpr uint8_t letter = unicode::class_letter, number = unicode::class_number,
                     space = unicode::class_space, newline = unicode::class_newline;
   auto run_end = [&](size_t j, auto&& pred) {  // end of the run of characters satisfying pred
     while (j < n) {
-      const auto c = detail::scan_char(s, j, n);
+      const auto c = detail::scan_char(s, j, n, bmp);
       if (!pred(c.cls)) break;
       j += c.len;
     }
@@ -66,11 +62,11 @@ void split_qwen2(std::string_view text, Emit&& emit) {
   };
   size_t i = 0;
   while (i < n) {
-    const auto c = detail::scan_char(s, i, n);
+    const auto c = detail::scan_char(s, i, n, bmp);
     const size_t after = i + c.len;
     // 1. (?i:'s|'t|'re|'ve|'m|'ll|'d)
     if (c.cp == '\'' && after < n) {
-      const auto c1 = detail::scan_char(s, after, n);
+      const auto c1 = detail::scan_char(s, after, n, bmp);
       if (detail::folds_to(c1.cp, 's') || detail::folds_to(c1.cp, 't') ||
           detail::folds_to(c1.cp, 'm') || detail::folds_to(c1.cp, 'd')) {
         emit(i, after + c1.len);
@@ -80,7 +76,7 @@ void split_qwen2(std::string_view text, Emit&& emit) {
       const bool r = detail::folds_to(c1.cp, 'r'), v = detail::folds_to(c1.cp, 'v'),
                  l = detail::folds_to(c1.cp, 'l');
       if ((r || v || l) && after + c1.len < n) {
-        const auto c2 = detail::scan_char(s, after + c1.len, n);
+        const auto c2 = detail::scan_char(s, after + c1.len, n, bmp);
         if (((r || v) && detail::folds_to(c2.cp, 'e')) || (l && detail::folds_to(c2.cp, 'l'))) {
           const size_t end = after + c1.len + c2.len;
           emit(i, end);
@@ -97,7 +93,7 @@ void split_qwen2(std::string_view text, Emit&& emit) {
       continue;
     }
     if (!(c.cls & (newline | number)) && after < n) {
-      const auto c1 = detail::scan_char(s, after, n);
+      const auto c1 = detail::scan_char(s, after, n, bmp);
       if (c1.cls & letter) {
         const size_t end = run_end(after + c1.len, [](uint8_t k) { return (k & letter) != 0; });
         emit(i, end);
@@ -116,7 +112,7 @@ void split_qwen2(std::string_view text, Emit&& emit) {
     size_t other_start = n;
     if (is_other(c.cls)) {
       other_start = i;
-    } else if (c.cp == ' ' && after < n && is_other(detail::scan_char(s, after, n).cls)) {
+    } else if (c.cp == ' ' && after < n && is_other(detail::scan_char(s, after, n, bmp).cls)) {
       other_start = after;
     }
     if (other_start != n) {
@@ -129,7 +125,7 @@ void split_qwen2(std::string_view text, Emit&& emit) {
     // c is white space. Let the run of white space be [i, ws_end).
     size_t ws_end = i, last_newline_end = 0, last_char_start = i;
     while (ws_end < n) {
-      const auto w = detail::scan_char(s, ws_end, n);
+      const auto w = detail::scan_char(s, ws_end, n, bmp);
       if (!(w.cls & space)) break;
       last_char_start = ws_end;
       ws_end += w.len;

@@ -22,6 +22,7 @@
 #include <edgecloud/error.hpp>
 #include <edgecloud/text/bpe.hpp>
 #include <edgecloud/text/byte_level.hpp>
+#include <edgecloud/text/concepts.hpp>
 #include <edgecloud/text/encode_mode.hpp>
 #include <edgecloud/text/pretokenizer.hpp>
 #include <edgecloud/text/unicode.hpp>
@@ -39,6 +40,11 @@
 #include <vector>
 
 namespace edgecloud::text {
+
+// A range [begin, end) of byte offsets in a text.
+struct byte_range {
+  size_t begin = 0, end = 0;
+};
 
 namespace detail {
 
@@ -60,43 +66,82 @@ inline uint64_t hash_bytes(std::string_view s) {
   return h;
 }
 
-// string -> id over strings owned elsewhere, reached through key(id) (open addressing, load
-// <= 1/2). The first id of a duplicated string wins.
+// string -> id over strings owned elsewhere (a byte arena + offsets). Open addressing, load
+// <= 1/2; a slot keeps the hash, offset and length of its string, so a probe touches one slot
+// and only a real candidate's bytes are compared (loading 151k tokens and 151k merges does
+// ~450k lookups). The first id of a duplicated string wins.
 class string_index {
  public:
-  template <class Key>
-  void build(size_t n, Key&& key) {
+  void build(const std::string& arena, const std::vector<uint32_t>& offsets) {
+    const size_t n = offsets.size() - 1;
     size_t cap = 16;
     while (cap < n * 2) cap <<= 1;
-    slots_.assign(cap, -1);
+    slots_.assign(cap, slot{});
     mask_ = cap - 1;
-    for (size_t id = 0; id < n; ++id) {
-      const std::string_view k = key(id);
-      size_t i = hash_bytes(k) & mask_;
-      while (slots_[i] >= 0 && key(static_cast<size_t>(slots_[i])) != k) i = (i + 1) & mask_;
-      if (slots_[i] < 0) slots_[i] = static_cast<int32_t>(id);
+    const char* bytes = arena.data();
+    // In batches: hash and prefetch the slots of 32 keys, then insert them (random slot
+    // accesses into a table of megabytes overlap instead of waiting one by one).
+    constexpr size_t batch = 32;
+    uint64_t hashes[batch];
+    for (size_t start = 0; start < n; start += batch) {
+      const size_t end = std::min(n, start + batch);
+      for (size_t id = start; id < end; ++id) {
+        hashes[id - start] =
+            hash_bytes(std::string_view(bytes + offsets[id], offsets[id + 1] - offsets[id]));
+        prefetch(hashes[id - start]);
+      }
+      for (size_t id = start; id < end; ++id)
+        insert(std::string_view(bytes + offsets[id], offsets[id + 1] - offsets[id]),
+               hashes[id - start], static_cast<int32_t>(id), offsets[id], bytes);
     }
   }
-  template <class Key>
-  int32_t find(std::string_view s, Key&& key) const {
+  void prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
+  int32_t find(std::string_view s, const std::string& arena) const {
+    return find_hashed(s, hash_bytes(s), arena);
+  }
+  // `arena`: the same strings as given to build (possibly at a new address after a copy).
+  int32_t find_hashed(std::string_view s, uint64_t h, const std::string& arena) const {
     if (slots_.empty()) return -1;
-    for (size_t i = hash_bytes(s) & mask_;; i = (i + 1) & mask_) {
-      const int32_t id = slots_[i];
-      if (id < 0) return -1;
-      if (key(static_cast<size_t>(id)) == s) return id;
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const slot& sl = slots_[i];
+      if (sl.id < 0) return -1;
+      if (matches(sl, h, s, arena.data())) return sl.id;
     }
   }
 
  private:
-  std::vector<int32_t> slots_;
+  void insert(std::string_view k, uint64_t h, int32_t id, uint32_t offset, const char* bytes) {
+    {
+      size_t i = h & mask_;
+      for (;; i = (i + 1) & mask_) {
+        const slot& sl = slots_[i];
+        if (sl.id < 0) break;
+        if (matches(sl, h, k, bytes)) break;
+      }
+      if (slots_[i].id < 0)
+        slots_[i] = {static_cast<uint32_t>(h >> 32), id, offset, static_cast<uint32_t>(k.size())};
+    }
+  }
+  struct slot {
+    uint32_t tag = 0;  // high half of the hash
+    int32_t id = -1;
+    uint32_t offset = 0, length = 0;
+  };
+  static bool matches(const slot& sl, uint64_t h, std::string_view s, const char* arena) {
+    return sl.tag == static_cast<uint32_t>(h >> 32) && sl.length == s.size() &&
+           std::memcmp(arena + sl.offset, s.data(), s.size()) == 0;
+  }
+  std::vector<slot> slots_;
   size_t mask_ = 0;
 };
 
 // Per-thread piece -> ids cache of one tokenizer instance (bounded, cleared when full).
 class piece_cache {
  public:
-  static constexpr size_t capacity = size_t{1} << 16;  // slots; at most half are used
-  static constexpr size_t max_piece = 128;              // longer pieces are not cached
+  // Slots grow from 4 Ki to 256 Ki (at most half used; then everything is dropped), so the
+  // table stays as small as the text's vocabulary and in the CPU caches.
+  static constexpr size_t min_capacity = size_t{1} << 12, max_capacity = size_t{1} << 18;
+  static constexpr size_t max_piece = 128;  // longer pieces are not cached
 
   void reset(uint64_t owner) {
     owner_ = owner;
@@ -107,34 +152,60 @@ class piece_cache {
   // Returns the cached ids of `piece` or an empty span.
   std::span<const int32_t> find(std::string_view piece, uint64_t h) const {
     if (slots_.empty()) return {};
-    for (size_t i = h & (capacity - 1);; i = (i + 1) & (capacity - 1)) {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
       const slot& s = slots_[i];
       if (s.key_len == 0) return {};
-      if (s.hash == h && s.key_len == piece.size() &&
-          std::memcmp(keys_.data() + s.key_off, piece.data(), piece.size()) == 0)
+      if (s.hash == h && s.key_len == piece.size() && equal_bytes(keys_.data() + s.key_off, piece))
         return {ids_.data() + s.ids_off, s.ids_len};
     }
   }
   void insert(std::string_view piece, uint64_t h, std::span<const int32_t> ids) {
     if (piece.empty() || piece.size() > max_piece) return;
-    if (slots_.empty()) slots_.resize(capacity);
-    if (used_ >= capacity / 2) clear();
-    size_t i = h & (capacity - 1);
-    while (slots_[i].key_len != 0) i = (i + 1) & (capacity - 1);
-    slots_[i] = {h, static_cast<uint32_t>(keys_.size()), static_cast<uint32_t>(piece.size()),
-                 static_cast<uint32_t>(ids_.size()), static_cast<uint32_t>(ids.size())};
+    if (slots_.empty()) slots_.resize(min_capacity);
+    if (used_ >= slots_.size() / 2) {
+      if (slots_.size() < max_capacity) grow();
+      else clear();
+    }
+    place({h, static_cast<uint32_t>(keys_.size()), static_cast<uint32_t>(piece.size()),
+           static_cast<uint32_t>(ids_.size()), static_cast<uint32_t>(ids.size())});
     keys_.append(piece);
     ids_.insert(ids_.end(), ids.begin(), ids.end());
     ++used_;
   }
 
  private:
+  // memcmp without the call for the short strings pieces are.
+  static bool equal_bytes(const char* a, std::string_view b) {
+    size_t i = 0;
+    for (; i + 8 <= b.size(); i += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b.data() + i, 8);
+      if (x != y) return false;
+    }
+    for (; i < b.size(); ++i)
+      if (a[i] != b[i]) return false;
+    return true;
+  }
   struct slot {
     uint64_t hash = 0;
     uint32_t key_off = 0, key_len = 0, ids_off = 0, ids_len = 0;
   };
+  void place(const slot& entry) {
+    const size_t mask = slots_.size() - 1;
+    size_t i = entry.hash & mask;
+    while (slots_[i].key_len != 0) i = (i + 1) & mask;
+    slots_[i] = entry;
+  }
+  void grow() {
+    std::vector<slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    for (const slot& e : old)
+      if (e.key_len != 0) place(e);
+  }
   void clear() {
-    if (!slots_.empty()) std::fill(slots_.begin(), slots_.end(), slot{});
+    slots_.clear();
     keys_.clear();
     ids_.clear();
     used_ = 0;
@@ -149,6 +220,7 @@ class piece_cache {
 // Reusable per-thread buffers of encode().
 struct encode_scratch {
   std::string sanitized, normalized;
+  std::vector<byte_range> ranges;
   std::vector<int32_t> symbols;
   bpe_merger merger;
   piece_cache cache;
@@ -166,13 +238,22 @@ inline uint64_t next_tokenizer_instance() {
 
 }  // namespace detail
 
+struct tokenizer_options {
+  // Remember recent pieces' ids per thread (bounded). Off only to measure the merge algorithm.
+  bool piece_cache = true;
+};
+
 class tokenizer {
  public:
   // Throws text_error when the vocabulary is not a usable byte-level BPE vocabulary.
-  explicit tokenizer(const vocab_data& v) : instance_(detail::next_tokenizer_instance()) {
+  explicit tokenizer(const vocab_data& v, tokenizer_options options = {})
+      : instance_(detail::next_tokenizer_instance()), piece_cache_(options.piece_cache) {
     const size_t n = v.tokens.size();
     if (n == 0) throw text_error("tokenizer: empty vocabulary");
-    if (n >= (size_t{1} << 31)) throw text_error("tokenizer: vocabulary too large");
+    if (n > static_cast<size_t>(detail::merge_table::max_id) ||
+        v.merges.size() > static_cast<size_t>(detail::merge_table::max_rank))
+      throw text_error("tokenizer: vocabulary too large (at most 2,097,150 tokens and 4,194,302 "
+                       "merges)");
     if (v.pre != "qwen2" && v.pre != "qwen3" && !v.pre.empty())
       throw text_error("tokenizer: pre-tokenizer '" + v.pre +
                        "' is not supported (only the Qwen2/Qwen3 byte-level BPE family)");
@@ -209,38 +290,76 @@ class tokenizer {
     }
     offsets_[n] = static_cast<uint32_t>(bytes_.size());
     string_offsets_[n] = static_cast<uint32_t>(strings_.size());
-    index_.build(n, string_key());
+    index_.build(strings_, string_offsets_);
     for (unsigned b = 0; b < 256; ++b) {
-      const int32_t id = index_.find(byte_level::encode(std::string(1, char(b))), string_key());
+      const int32_t id = index_.find(byte_level::encode(std::string(1, char(b))), strings_);
       if (id < 0 || types_[id] != static_cast<int32_t>(token_type::normal))
         throw text_error("tokenizer: the vocabulary lacks the byte-level symbol of byte " +
                          std::to_string(b) + "; it cannot encode every text");
       byte_ids_[b] = id;
     }
     merges_.reserve(v.merges.size());
+    // Batched like string_index::build: parse and hash 32 merges, prefetch, then resolve.
+    constexpr size_t batch = 32;
+    struct pending_merge {
+      std::string_view a, b;
+      uint64_t ha, hb, hj;
+      size_t joined_at;
+    };
+    pending_merge pending[batch];
     std::string joined;
-    for (size_t rank = 0; rank < v.merges.size(); ++rank) {
-      const std::string& m = v.merges[rank];
-      const size_t sp = m.find(' ');
-      if (sp == std::string::npos || sp == 0 || sp + 1 >= m.size())
-        throw text_error("tokenizer: merge " + std::to_string(rank) + " '" + m + "' is not 'a b'");
-      const std::string_view a(m.data(), sp), b(m.data() + sp + 1, m.size() - sp - 1);
-      joined.assign(a);
-      joined.append(b);
-      const int32_t ia = index_.find(a, string_key()), ib = index_.find(b, string_key()),
-                    ij = index_.find(joined, string_key());
-      if (ia < 0 || ib < 0 || ij < 0)
-        throw text_error("tokenizer: merge " + std::to_string(rank) + " '" + m +
-                         "' names a token that is not in the vocabulary");
-      merges_.insert(ia, ib, static_cast<int32_t>(rank), ij);
+    for (size_t start = 0; start < v.merges.size(); start += batch) {
+      const size_t end = std::min(v.merges.size(), start + batch);
+      joined.clear();
+      for (size_t rank = start; rank < end; ++rank) {
+        const std::string& m = v.merges[rank];
+        const size_t sp = m.find(' ');
+        if (sp == std::string::npos || sp == 0 || sp + 1 >= m.size())
+          throw text_error("tokenizer: merge " + std::to_string(rank) + " '" + m + "' is not 'a b'");
+        auto& p = pending[rank - start];
+        p.a = std::string_view(m.data(), sp);
+        p.b = std::string_view(m.data() + sp + 1, m.size() - sp - 1);
+        p.joined_at = joined.size();
+        joined += p.a;
+        joined += p.b;
+        p.ha = detail::hash_bytes(p.a);
+        p.hb = detail::hash_bytes(p.b);
+        index_.prefetch(p.ha);
+        index_.prefetch(p.hb);
+      }
+      for (size_t rank = start; rank < end; ++rank) {
+        auto& p = pending[rank - start];
+        p.hj = detail::hash_bytes(std::string_view(joined).substr(p.joined_at, p.a.size() + p.b.size()));
+        index_.prefetch(p.hj);
+      }
+      int32_t resolved[batch][3];
+      for (size_t rank = start; rank < end; ++rank) {
+        const auto& p = pending[rank - start];
+        const std::string_view j = std::string_view(joined).substr(p.joined_at, p.a.size() + p.b.size());
+        int32_t* r = resolved[rank - start];
+        r[0] = index_.find_hashed(p.a, p.ha, strings_);
+        r[1] = index_.find_hashed(p.b, p.hb, strings_);
+        r[2] = index_.find_hashed(j, p.hj, strings_);
+        if (r[0] < 0 || r[1] < 0 || r[2] < 0)
+          throw text_error("tokenizer: merge " + std::to_string(rank) + " '" + v.merges[rank] +
+                           "' names a token that is not in the vocabulary");
+        merges_.prefetch(r[0], r[1]);
+      }
+      for (size_t rank = start; rank < end; ++rank) {
+        const int32_t* r = resolved[rank - start];
+        merges_.insert(r[0], r[1], static_cast<int32_t>(rank), r[2]);
+      }
     }
     // Longest first, so the first match at a position is the longest.
     std::stable_sort(added_.begin(), added_.end(),
                      [](const added& x, const added& y) { return x.content.size() > y.content.size(); });
     for (const auto& a : added_) {
-      first_byte_[static_cast<unsigned char>(a.content[0])] |= a.special ? 2 : 1;
+      const auto b = static_cast<unsigned char>(a.content[0]);
+      first_byte_[b] |= a.special ? 2 : 1;
       if (!a.special) has_user_added_ = true;
+      single_first_byte_ = (&a == &added_.front() || single_first_byte_ == b) ? b : -2;
     }
+    if (single_first_byte_ < 0) single_first_byte_ = -1;
     auto valid_or_none = [n](int32_t id) { return id >= 0 && static_cast<size_t>(id) < n ? id : -1; };
     bos_ = valid_or_none(v.bos_id);
     eos_ = valid_or_none(v.eos_id);
@@ -257,7 +376,7 @@ class tokenizer {
 
   // Id of the token whose vocabulary string is `s` ("<|im_end|>", "Ġthe"), or nullopt.
   std::optional<int32_t> find_token(std::string_view s) const {
-    const int32_t id = index_.find(s, string_key());
+    const int32_t id = index_.find(s, strings_);
     return id < 0 ? std::nullopt : std::optional<int32_t>(id);
   }
   // The vocabulary string of a token ("Ġthe"); throws text_error for an invalid id.
@@ -285,28 +404,70 @@ class tokenizer {
 
   // Appends the ids of `text` to `out`.
   void encode(std::string_view text, encode_mode mode, std::vector<int32_t>& out) const {
+    const byte_range whole{0, text.size()};
+    encode_with_trusted_ranges(
+        text, mode == encode_mode::trusted ? std::span<const byte_range>(&whole, 1)
+                                           : std::span<const byte_range>(),
+        out);
+  }
+
+  // Encodes `text` as one string (pre-tokenization and BPE run across range boundaries, so ids
+  // equal those of the whole text) but recognises control tokens only where they lie entirely
+  // inside one of the `trusted` byte ranges (sorted, non-overlapping): a rendered chat prompt
+  // whose template text is trusted and whose message contents are not (chat_template.hpp).
+  void encode_with_trusted_ranges(std::string_view text, std::span<const byte_range> trusted,
+                                  std::vector<int32_t>& out) const {
+    for (size_t k = 0; k < trusted.size(); ++k)
+      if (trusted[k].end < trusted[k].begin || trusted[k].end > text.size() ||
+          (k > 0 && trusted[k].begin < trusted[k - 1].end))
+        throw text_error("encode: trusted ranges must be sorted, disjoint and inside the text");
     auto& scratch = detail::thread_encode_scratch();
     if (scratch.cache.owner() != instance_) scratch.cache.reset(instance_);
-    const std::string_view valid = unicode::sanitize_utf8(text, scratch.sanitized);
-    const uint8_t wanted = mode == encode_mode::trusted ? 3 : 1;
+    std::string_view valid = text;
+    if (unicode::first_invalid_utf8(text) != text.size()) {
+      // Replace ill-formed bytes range by range, so the ranges can be mapped to the new text.
+      scratch.sanitized.clear();
+      scratch.ranges.clear();
+      size_t at = 0;
+      for (const auto& r : trusted) {
+        unicode::append_sanitized_utf8(scratch.sanitized, text.substr(at, r.begin - at));
+        const size_t b = scratch.sanitized.size();
+        unicode::append_sanitized_utf8(scratch.sanitized, text.substr(r.begin, r.end - r.begin));
+        scratch.ranges.push_back({b, scratch.sanitized.size()});
+        at = r.end;
+      }
+      unicode::append_sanitized_utf8(scratch.sanitized, text.substr(at));
+      valid = scratch.sanitized;
+      trusted = scratch.ranges;
+    }
+    size_t next_range = 0;  // ranges ending before the scan position are passed
+    auto inside_trusted = [&](size_t b, size_t e) {
+      while (next_range < trusted.size() && trusted[next_range].end < e) ++next_range;
+      return next_range < trusted.size() && trusted[next_range].begin <= b &&
+             e <= trusted[next_range].end;
+    };
+    const uint8_t wanted = trusted.empty() ? 1 : 3;
+    const bool scan = !added_.empty() && (!trusted.empty() || has_user_added_);
     size_t pos = 0;
     while (pos < valid.size()) {
       size_t match_at = valid.size();
       const added* match = nullptr;
-      if (!added_.empty() && (mode == encode_mode::trusted || has_user_added_)) {
-        for (size_t i = pos; i < valid.size(); ++i) {
-          if (!(first_byte_[static_cast<unsigned char>(valid[i])] & wanted)) continue;
-          for (const auto& a : added_) {
-            if ((a.special && mode != encode_mode::trusted) ||
-                valid.compare(i, a.content.size(), a.content) != 0)
-              continue;
-            match = &a;
-            break;
-          }
-          if (match) {
-            match_at = i;
-            break;
-          }
+      for (size_t i = pos; scan && i < valid.size(); ++i) {
+        if (single_first_byte_ >= 0) {  // memchr to the next candidate (Qwen: every one is '<')
+          const void* hit = std::memchr(valid.data() + i, single_first_byte_, valid.size() - i);
+          if (!hit) break;
+          i = static_cast<size_t>(static_cast<const char*>(hit) - valid.data());
+        }
+        if (!(first_byte_[static_cast<unsigned char>(valid[i])] & wanted)) continue;
+        for (const auto& a : added_) {  // longest first
+          if (valid.compare(i, a.content.size(), a.content) != 0) continue;
+          if (a.special && !inside_trusted(i, i + a.content.size())) continue;
+          match = &a;
+          break;
+        }
+        if (match) {
+          match_at = i;
+          break;
         }
       }
       encode_segment(valid.substr(pos, match_at - pos), scratch, out);
@@ -358,11 +519,7 @@ class tokenizer {
     return std::string_view(strings_).substr(string_offsets_[id],
                                              string_offsets_[id + 1] - string_offsets_[id]);
   }
-  struct string_key_fn {
-    const tokenizer* self;
-    std::string_view operator()(size_t id) const { return self->string_at(id); }
-  };
-  string_key_fn string_key() const { return {this}; }
+
 
   void encode_segment(std::string_view segment, detail::encode_scratch& scratch,
                       std::vector<int32_t>& out) const {
@@ -379,7 +536,7 @@ class tokenizer {
       out.push_back(byte_ids_[static_cast<unsigned char>(piece[0])]);
       return;
     }
-    const bool cacheable = piece.size() <= detail::piece_cache::max_piece;
+    const bool cacheable = piece_cache_ && piece.size() <= detail::piece_cache::max_piece;
     uint64_t h = 0;
     if (cacheable) {
       h = detail::hash_bytes(piece);
@@ -398,6 +555,7 @@ class tokenizer {
   }
 
   uint64_t instance_;
+  bool piece_cache_ = true;
   size_t n_ = 0;
   std::string strings_;  // vocabulary strings of all tokens, back to back
   std::vector<uint32_t> string_offsets_;
@@ -410,8 +568,11 @@ class tokenizer {
   std::vector<added> added_;
   std::array<uint8_t, 256> first_byte_{};  // bit 0: a user-defined token starts so, bit 1: control
   bool has_user_added_ = false;
+  int single_first_byte_ = -1;  // the first byte of every added token when they share it
   int32_t bos_ = -1, eos_ = -1, pad_ = -1;
   std::string chat_template_;
 };
+
+static_assert(Tokenizer<tokenizer>);
 
 }  // namespace edgecloud::text

@@ -268,8 +268,17 @@ inline std::string_view nfc(std::string_view text, std::string& scratch) {
   size_t i = 0;
   while (i < n) {
     const unsigned c0 = s[i];
-    if (c0 < 0x80) {  // ASCII is stable
-      last_stable = i++;
+    if (c0 < 0x80) {  // ASCII is stable; skip 8 bytes at a time
+      size_t j = i + 1;
+      while (j + 8 <= n) {
+        uint64_t w;
+        std::memcpy(&w, s + j, 8);
+        if (w & 0x8080808080808080ull) break;
+        j += 8;
+      }
+      while (j < n && s[j] < 0x80) ++j;
+      last_stable = j - 1;
+      i = j;
       continue;
     }
     const size_t len = unicode::utf8_length_from_lead(static_cast<unsigned char>(c0));
