@@ -46,7 +46,10 @@ struct session_config {
   size_t logits_rows = 1;  // positions whose logits prefill(.., logits_mode::all) can keep
 };
 
-enum class logits_mode { last, all };
+// last: logits of the last new position; all: of every new position (up to logits_rows);
+// none: no output head at all -- output_hidden() gives the vector it would multiply, for callers
+// that need only a few logits (generate/restricted_head.hpp).
+enum class logits_mode { last, all, none };
 
 template <KvCache Cache = kv_cache>
 class basic_session {
@@ -92,12 +95,35 @@ class basic_session {
     for (size_t done = 0; done < tokens.size(); done += config_.max_batch) {
       const size_t m = std::min(config_.max_batch, tokens.size() - done);
       const bool last_chunk = done + m == tokens.size();
-      forward(tokens.subspan(done, m), mode == logits_mode::all ? done : 0,
-              mode == logits_mode::all ? logits_rows_all : (last_chunk ? logits_row_last : 0));
+      const size_t rows = mode == logits_mode::all    ? logits_rows_all
+                          : !last_chunk                  ? 0
+                          : mode == logits_mode::none    ? hidden_row_only
+                                                         : logits_row_last;
+      forward(tokens.subspan(done, m), mode == logits_mode::all ? done : 0, rows);
     }
     logits_first_ = mode == logits_mode::all ? start : cache_.size() - 1;
-    logits_count_ = mode == logits_mode::all ? tokens.size() : 1;
+    logits_count_ = mode == logits_mode::all ? tokens.size() : mode == logits_mode::none ? 0 : 1;
+    hidden_valid_ = true;
+    if (mode == logits_mode::none) return {};
     return logits(cache_.size() - 1);
+  }
+
+  // Final-normed hidden state of the last position of the last prefill/decode_step
+  // (rmsnorm(x) * output_norm: what the output head multiplies, logits = W_out h), n_embd
+  // floats. Valid until the next prefill/decode_step/truncate.
+  std::span<const float> output_hidden() const {
+    if (!hidden_valid_)
+      throw config_error("no hidden state kept (call prefill or decode_step first)");
+    return {hidden_row_, model_->config().n_embd};
+  }
+
+  // The KV cache for callers that copy computed positions in and out (prefix reuse,
+  // generate/prefix_cache.hpp). Whatever is written into positions [0, size) must be what this
+  // model computed for the tokens there; kept logits and the hidden state are dropped.
+  Cache& mutable_cache() noexcept {
+    logits_count_ = 0;
+    hidden_valid_ = false;
+    return cache_;
   }
 
   // Appends one token and returns the logits of its position.
@@ -124,6 +150,7 @@ class basic_session {
   void truncate(size_t n) noexcept {
     cache_.truncate(n);
     logits_count_ = 0;
+    hidden_valid_ = false;
   }
   void clear() noexcept { truncate(0); }
 
@@ -167,6 +194,7 @@ class basic_session {
  private:
   static constexpr size_t logits_rows_all = ~size_t{0};  // keep every row of the chunk
   static constexpr size_t logits_row_last = 1;           // keep the chunk's last row
+  static constexpr size_t hidden_row_only = ~size_t{0} - 1;  // last row's normed state, no head
   // Each product is cut into this many row blocks per thread; threads claim blocks, so a
   // descheduled thread's share is taken by the others (see thread_pool.hpp).
   static constexpr size_t tasks_per_thread = 4;
@@ -275,6 +303,8 @@ class basic_session {
   float* logits_ = nullptr;
   kernels::block_q8_0* xq_ = nullptr;
   size_t logits_first_ = 0, logits_count_ = 0;
+  const float* hidden_row_ = nullptr;
+  bool hidden_valid_ = false;
 };
 
 using session = basic_session<>;
@@ -297,12 +327,18 @@ void basic_session<Cache>::forward(std::span<const int32_t> tokens, size_t logit
   }
   cache_.advance(m);
   if (logits_rows == 0) return;
+  if (logits_rows == hidden_row_only) {
+    kernels::rmsnorm(x_ + (m - 1) * E, model_->output_norm(), h_, E, c.rms_eps);
+    hidden_row_ = h_;
+    return;
+  }
 
   // Final norm and output projection, for the last row or for every row of the chunk.
   const weight_view& out = model_->output();
   const size_t first = logits_rows == logits_rows_all ? 0 : m - 1;
   const size_t rows = m - first;
   norm_rows(x_ + first * E, model_->output_norm(), h_, rows, out.quantized());
+  hidden_row_ = h_ + (rows - 1) * E;
   float* Y = logits_ + (logits_rows == logits_rows_all ? logits_offset * c.n_vocab : 0);
   pool_->run(tasks_, [&](size_t t, size_t) {
     size_t r0, r1;

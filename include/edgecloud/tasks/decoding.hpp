@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: Apache-2.0
+// The decoding pieces the tasks share, on top of the generate layer:
+//
+//  * text_constraint: "one or more whole UTF-8 characters" (optionally without line breaks),
+//    ended by <|im_end|>. Free-text tasks (rewrite, summary) decode under it, so the output is
+//    valid UTF-8 whatever the weights -- a character is never cut by the budget -- and the
+//    token_constraint's budget rule ends it within max_tokens.
+//  * run_constrained: constrained_generate (generate/constrained_generate.hpp) over a
+//    model_runner that computes only the allowed ids' logits when the mask is small (the
+//    restricted head), and skips the model for forced tokens. It picks the same token as
+//    masked_argmax over the full logits would (ties to the lowest id, NaN never wins).
+//  * score_label_choice: label confidences, exact (generate::score_labels) or restricted.
+#pragma once
+
+#include <edgecloud/error.hpp>
+#include <edgecloud/generate/byte_nfa.hpp>
+#include <edgecloud/generate/constrained_generate.hpp>
+#include <edgecloud/generate/label_scoring.hpp>
+#include <edgecloud/generate/token_constraint.hpp>
+#include <edgecloud/tasks/config.hpp>
+#include <edgecloud/tasks/model_runner.hpp>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace edgecloud::tasks {
+
+// One or more UTF-8 characters (no C0 controls or DEL except '\n' and '\t' when multi-line;
+// no overlongs or surrogates).
+inline generate::constraint text_constraint(bool multi_line) {
+  generate::byte_nfa nfa;
+  generate::nfa_builder b(nfa);
+  auto r = [&](uint8_t lo, uint8_t hi) { return b.range(lo, hi); };
+  auto character = [&] {
+    std::vector<generate::fragment> alts = {
+        r(0x20, 0x7E),
+        b.seq(r(0xC2, 0xDF), r(0x80, 0xBF)),
+        b.seq({r(0xE0, 0xE0), r(0xA0, 0xBF), r(0x80, 0xBF)}),
+        b.seq({r(0xE1, 0xEC), r(0x80, 0xBF), r(0x80, 0xBF)}),
+        b.seq({r(0xED, 0xED), r(0x80, 0x9F), r(0x80, 0xBF)}),
+        b.seq({r(0xEE, 0xEF), r(0x80, 0xBF), r(0x80, 0xBF)}),
+        b.seq({r(0xF0, 0xF0), r(0x90, 0xBF), r(0x80, 0xBF), r(0x80, 0xBF)}),
+        b.seq({r(0xF1, 0xF3), r(0x80, 0xBF), r(0x80, 0xBF), r(0x80, 0xBF)}),
+        b.seq({r(0xF4, 0xF4), r(0x80, 0x8F), r(0x80, 0xBF), r(0x80, 0xBF)}),
+    };
+    if (multi_line) {
+      alts.push_back(r('\n', '\n'));
+      alts.push_back(r('\t', '\t'));
+    }
+    return b.alt(alts);
+  };
+  const generate::fragment first = character();
+  const uint32_t loop = nfa.add_state();
+  const generate::fragment more = character();
+  nfa.add_epsilon(first.out, loop);
+  nfa.add_epsilon(loop, more.in);
+  nfa.add_epsilon(more.out, loop);
+  return generate::constraint(std::move(nfa), {first.in, loop});
+}
+
+struct decode_options {
+  size_t restricted_max = 64;  // masks with at most this many ids use the restricted head
+};
+
+// Greedy constrained decoding after the runner's current tokens. Same result as
+// generate::constrained_generate(runner, constraint, budget).
+inline generate::generation_result run_constrained(model_runner& runner,
+                                                   generate::token_constraint& constraint,
+                                                   size_t budget, const decode_options& o = {}) {
+  generate::constrained_decoder decoder(constraint, budget);
+  generate::generation_result result;
+  result.tokens.reserve(budget);
+  std::vector<int32_t> ids;
+  std::vector<float> z;
+  ids.reserve(o.restricted_max);
+  z.reserve(o.restricted_max);
+  while (!decoder.done()) {
+    int32_t token = decoder.forced();
+    if (token >= 0) {
+      ++result.forced_tokens;
+    } else {
+      const generate::token_mask& mask = decoder.mask();
+      ++result.model_steps;
+      if (mask.count <= o.restricted_max) {
+        ids.clear();
+        mask.for_each([&](int32_t id) {
+          if (static_cast<size_t>(id) < runner.n_vocab()) ids.push_back(id);
+        });
+        if (ids.empty()) throw config_error("run_constrained: no allowed id inside the logits");
+        z.resize(ids.size());
+        runner.candidate_logits(ids, z);
+        float best = -std::numeric_limits<float>::infinity();
+        token = -1;
+        for (size_t k = 0; k < ids.size(); ++k)
+          if (z[k] > best) {
+            best = z[k];
+            token = ids[k];
+          }
+        if (token < 0) token = ids.front();
+      } else {
+        token = generate::masked_argmax(runner.logits(), mask);
+        if (token < 0) throw config_error("run_constrained: no allowed id inside the logits");
+      }
+    }
+    decoder.accept(token);
+    if (decoder.ended_with_end_token()) {
+      result.ended_with_end_token = true;
+      break;
+    }
+    runner.advance(token);
+    result.tokens.push_back(token);
+  }
+  for (int32_t t : result.tokens) result.bytes += constraint.vocabulary().bytes(t);
+  return result;
+}
+
+namespace detail {
+struct choice_node {
+  std::map<int32_t, std::unique_ptr<choice_node>> children;
+  int label = -1;
+};
+
+inline void restricted_node(model_runner& r, const choice_node& node, double logp,
+                            generate::label_scores& out, std::vector<int32_t>& ids,
+                            std::vector<float>& z) {
+  const size_t position = r.position();
+  if (node.children.size() == 1) {  // one continuation: probability 1 among the labels
+    const auto& [token, child] = *node.children.begin();
+    if (child->label >= 0) {
+      out.log_probs[static_cast<size_t>(child->label)] = logp;
+      return;
+    }
+    r.advance(token);
+    restricted_node(r, *child, logp, out, ids, z);
+    r.truncate(position);
+    return;
+  }
+  ids.clear();
+  for (const auto& kv : node.children) ids.push_back(kv.first);
+  z.resize(ids.size());
+  r.candidate_logits(ids, z);
+  ++out.model_steps;
+  double m = -std::numeric_limits<double>::infinity(), s = 0;
+  for (float v : z) m = std::max(m, static_cast<double>(v));
+  for (float v : z) s += std::exp(static_cast<double>(v) - m);
+  const double lse = m + std::log(s);
+  std::vector<double> lp(z.size());
+  for (size_t k = 0; k < z.size(); ++k) lp[k] = static_cast<double>(z[k]) - lse;
+  size_t k = 0;
+  for (const auto& [token, child] : node.children) {
+    const double l = logp + lp[k++];
+    if (child->label >= 0) {
+      out.log_probs[static_cast<size_t>(child->label)] = l;
+      continue;
+    }
+    r.advance(token);
+    restricted_node(r, *child, l, out, ids, z);
+    r.truncate(position);
+  }
+}
+}  // namespace detail
+
+// Restricted label scoring. log P(label) = log softmax_full(z_1)[t_1]
+//   + sum over deeper steps of log softmax over the labels' continuations at that node;
+// outside_mass = the first step's mass on tokens that start no label. Labels must be
+// prefix-free token sequences (as for generate::score_labels).
+inline generate::label_scores score_labels_restricted(
+    model_runner& r, const std::vector<std::vector<int32_t>>& labels,
+    const generate::label_score_options& options = {}) {
+  if (labels.empty()) throw config_error("score_labels: no labels");
+  if (!(options.temperature > 0)) throw config_error("score_labels: temperature must be > 0");
+  detail::choice_node root;
+  for (size_t k = 0; k < labels.size(); ++k) {
+    if (labels[k].empty()) throw config_error("score_labels: label " + std::to_string(k) + " is empty");
+    detail::choice_node* node = &root;
+    for (int32_t t : labels[k]) {
+      if (node->label >= 0)
+        throw config_error("score_labels: a label is a prefix of label " + std::to_string(k));
+      auto& child = node->children[t];
+      if (!child) child = std::make_unique<detail::choice_node>();
+      node = child.get();
+    }
+    if (node->label >= 0 || !node->children.empty())
+      throw config_error("score_labels: label " + std::to_string(k) +
+                         " duplicates or prefixes another label");
+    node->label = static_cast<int>(k);
+  }
+  generate::label_scores out;
+  out.log_probs.assign(labels.size(), 0.0);
+  // First step: full logits (the prefill produces them anyway) -> exact probabilities.
+  const std::span<const float> z = r.logits();
+  ++out.model_steps;
+  const double lse = generate::log_sum_exp(z);
+  const size_t position = r.position();
+  double first_mass = 0;
+  std::vector<int32_t> ids;
+  std::vector<float> zz;
+  std::vector<std::pair<int32_t, double>> first;
+  for (const auto& [token, child] : root.children) {
+    if (token < 0 || static_cast<size_t>(token) >= z.size())
+      throw config_error("score_labels: token id outside the logits");
+    const double lp = static_cast<double>(z[static_cast<size_t>(token)]) - lse;
+    first_mass += std::exp(lp);
+    first.emplace_back(token, lp);
+  }
+  out.first_step_outside_mass = std::clamp(1.0 - first_mass, 0.0, 1.0);
+  size_t i = 0;
+  for (const auto& [token, child] : root.children) {
+    const double lp = first[i++].second;
+    if (child->label >= 0) {
+      out.log_probs[static_cast<size_t>(child->label)] = lp;
+      continue;
+    }
+    r.advance(token);
+    detail::restricted_node(r, *child, lp, out, ids, zz);
+    r.truncate(position);
+  }
+  out.outside_mass = out.first_step_outside_mass;
+  double m = -std::numeric_limits<double>::infinity();
+  for (double lp : out.log_probs) m = std::max(m, lp / options.temperature);
+  out.probabilities.resize(labels.size());
+  if (!std::isfinite(m)) {
+    std::fill(out.probabilities.begin(), out.probabilities.end(), 1.0 / labels.size());
+  } else {
+    double s = 0;
+    for (size_t k = 0; k < labels.size(); ++k)
+      s += out.probabilities[k] = std::exp(out.log_probs[k] / options.temperature - m);
+    for (auto& p : out.probabilities) p /= s;
+  }
+  out.best = static_cast<size_t>(std::max_element(out.probabilities.begin(),
+                                                  out.probabilities.end()) -
+                                 out.probabilities.begin());
+  return out;
+}
+
+// Label confidences with the chosen head (config.hpp: label_head).
+inline generate::label_scores score_label_choice(model_runner& r,
+                                                 const std::vector<std::vector<int32_t>>& labels,
+                                                 label_head head, double temperature) {
+  generate::label_score_options o;
+  o.temperature = temperature;
+  return head == label_head::full ? generate::score_labels(r, labels, o)
+                                  : score_labels_restricted(r, labels, o);
+}
+
+}  // namespace edgecloud::tasks
