@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+// `edgecloud route`, `edgecloud eval`, `edgecloud calibrate`: the routing layer from the shell.
+//
+//   edgecloud route --cloud-url URL [--cloud-model NAME] [--api-key KEY] [--config routing.json]
+//                   [--force-cloud|--force-edge] [--offline] [--timeout-ms N] [--json|--jsonl] "query"
+//   edgecloud eval --data labeled.jsonl [--config routing.json] [--bins 10] [--json]
+//   edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q)
+//                   [--config routing.json] [--out routing.json] [--json]
+//
+// `route` runs the assistant with the deterministic stand-in edge (the engine-backed EdgeModel
+// plugs in through the same template once it exists; --model is accepted and reported).
+#include <edgecloud/assistant.hpp>
+#include <edgecloud/routing.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "args.hpp"
+#include "commands.hpp"
+
+namespace {
+
+using namespace edgecloud;
+
+routing::policy_config read_policy_config(const cli::args& a) {
+  routing::policy_config config;
+  if (auto path = a.get("config")) {
+    std::ifstream in(*path);
+    if (!in) throw config_error("cannot open routing config " + *path);
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded()) throw config_error(*path + " is not valid JSON");
+    config = j.get<routing::policy_config>();
+  }
+  return config;
+}
+
+std::vector<routing::labeled_record> read_records(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw config_error("cannot open labeled data " + path);
+  std::vector<routing::labeled_record> records;
+  std::string line;
+  for (size_t n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) throw config_error(path + ":" + std::to_string(n) + ": not valid JSON");
+    try {
+      records.push_back(j.get<routing::labeled_record>());
+    } catch (const config_error& e) {
+      throw config_error(path + ":" + std::to_string(n) + ": " + e.what());
+    }
+  }
+  if (records.empty()) throw config_error(path + " holds no records");
+  return records;
+}
+
+std::string fixed(double v, int digits = 3) {
+  if (std::isnan(v)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+int run_route(const std::vector<std::string>& argv) {
+  cli::args a(argv, {"cloud-url", "cloud-model", "api-key", "config", "model", "timeout-ms", "user"},
+              {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry"});
+  if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
+  transport::openai_transport_config tc;
+  tc.base_url = a.required("cloud-url");
+  tc.model = a.value_or("cloud-model", "");
+  tc.api_key = a.value_or("api-key", "");
+  if (tc.api_key.empty())
+    if (const char* k = std::getenv("EDGECLOUD_API_KEY")) tc.api_key = k;
+  tc.timeouts.total = std::chrono::milliseconds(a.integer("timeout-ms", 30000));
+  if (a.has("model"))
+    std::fprintf(stderr, "edgecloud route: note: --model %s is not wired to the engine edge yet; "
+                         "using the deterministic stand-in edge\n", a.get("model")->c_str());
+  basic_assistant<stand_in_edge> assistant(stand_in_edge{}, tc, read_policy_config(a));
+  if (a.flag("offline")) assistant.set_online(false);
+
+  auto one = [&](assistant_request q) {
+    q.override_route = a.flag("force-cloud") ? routing::route_override::force_cloud
+                       : a.flag("force-edge") ? routing::route_override::force_edge
+                                              : routing::route_override::none;
+    q.user_id = a.value_or("user", "");
+    q.user_never_send = a.flag("never-send");
+    return assistant.ask(q);
+  };
+  auto print = [&](const assistant_response& r) {
+    if (a.flag("json") || a.flag("jsonl")) {
+      std::cout << to_json_value(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    } else {
+      std::cout << "route:   " << routing::to_string(r.route) << (r.fallback ? " (fallback)" : "")
+                << (r.degraded ? " (degraded)" : "") << "\nrule:    " << r.decision.rule
+                << "\nreason:  " << (r.fallback ? r.fallback_reason : r.decision.reason)
+                << "\nintent:  " << r.intent.label << " " << fixed(r.intent.confidence)
+                << "\nlatency: " << fixed(r.latency_ms, 1) << " ms\n"
+                << (r.answered ? "answer:  " + r.answer : "error:   " + r.error) << "\n";
+    }
+    std::cout.flush();
+  };
+  int failures = 0;
+  if (a.flag("jsonl")) {
+    std::string line;
+    for (size_t n = 1; std::getline(std::cin, line); ++n) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object() || !j.contains("text") || !j["text"].is_string())
+        throw config_error("stdin line " + std::to_string(n) + ": expected {\"text\": ...}");
+      assistant_request q;
+      q.text = j["text"].get<std::string>();
+      if (j.contains("task")) q.task = routing::parse_task_type(j["task"].get<std::string>());
+      auto r = one(q);
+      failures += !r.answered;
+      print(r);
+    }
+  } else {
+    if (a.positionals().size() != 1) throw config_error("route takes exactly one query (or --jsonl on stdin)");
+    assistant_request q;
+    q.text = a.positionals()[0];
+    auto r = one(q);
+    failures += !r.answered;
+    print(r);
+  }
+  if (a.flag("telemetry")) std::cerr << assistant.telemetry().to_json().dump(2) << "\n";
+  return failures ? 1 : 0;
+}
+
+int run_eval(const std::vector<std::string>& argv) {
+  cli::args a(argv, {"data", "config", "bins"}, {"json"});
+  auto records = read_records(a.required("data"));
+  long long bins = a.integer("bins", 10);
+  if (bins < 1 || bins > 1000) throw config_error("--bins must be in 1..1000");
+  auto report = routing::evaluate(records, read_policy_config(a), static_cast<size_t>(bins));
+  if (a.flag("json")) {
+    std::cout << nlohmann::json(report).dump() << "\n";
+    return 0;
+  }
+  std::cout << "records              " << report.records << "\n"
+            << "on-device rate       " << fixed(report.on_device_rate) << "\n"
+            << "cloud-call rate      " << fixed(report.cloud_call_rate) << "\n"
+            << "edge accuracy        " << fixed(report.edge_accuracy) << " (on-device answers: "
+            << fixed(report.edge_accuracy_on_device) << ")\n"
+            << "routed quality       " << fixed(report.routed_quality) << " (all edge "
+            << fixed(report.edge_only_quality) << ", all cloud " << fixed(report.cloud_only_quality) << ")\n"
+            << "latency ms P50/95/99 " << fixed(report.latency_p50_ms, 1) << " / " << fixed(report.latency_p95_ms, 1)
+            << " / " << fixed(report.latency_p99_ms, 1) << "\n"
+            << "CPT(50%)             " << fixed(report.cpt50 * 100, 1) << "% cloud calls\n"
+            << "CPT(80%)             " << fixed(report.cpt80 * 100, 1) << "% cloud calls\n"
+            << "APGR                 " << fixed(report.apgr) << "\n"
+            << "ECE (" << bins << " bins)        " << fixed(report.ece, 4) << "\n";
+  return 0;
+}
+
+int run_calibrate(const std::vector<std::string>& argv) {
+  cli::args a(argv, {"data", "config", "out", "target-cloud-rate", "target-quality"}, {"json"});
+  if (a.has("target-cloud-rate") == a.has("target-quality"))
+    throw config_error("give exactly one of --target-cloud-rate R or --target-quality Q");
+  routing::calibration_target target;
+  if (a.has("target-cloud-rate")) {
+    target = {routing::calibration_target::kind::cloud_rate, a.number("target-cloud-rate", 0.3)};
+  } else {
+    target = {routing::calibration_target::kind::quality, a.number("target-quality", 0.9)};
+  }
+  auto records = read_records(a.required("data"));
+  routing::policy_config config = read_policy_config(a);
+  auto per_task = routing::calibrate_thresholds(records, target, &config.thresholds);
+  config.validate();
+  auto temperatures = routing::fit_temperatures(records);
+  nlohmann::json j;
+  j["config"] = config;
+  for (const auto& [task, c] : per_task) j["tasks"][std::string(routing::to_string(task))] = c;
+  for (const auto& [task, t] : temperatures) j["temperatures"][std::string(routing::to_string(task))] = t;
+  if (auto out = a.get("out")) {
+    std::ofstream f(*out);
+    if (!f) throw config_error("cannot write " + *out);
+    f << nlohmann::json(config).dump(2) << "\n";
+  }
+  if (a.flag("json")) {
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  std::cout << "task          records  threshold  cloud-rate  quality  temperature\n";
+  for (const auto& [task, c] : per_task) {
+    auto t = temperatures.find(task);
+    std::printf("%-13s %7zu  %9s  %10s  %7s  %11s%s\n", std::string(routing::to_string(task)).c_str(), c.records,
+                fixed(c.threshold).c_str(), fixed(c.cloud_rate).c_str(), fixed(c.quality).c_str(),
+                t == temperatures.end() ? "-" : fixed(t->second.temperature).c_str(),
+                c.reachable ? "" : "  (target not reachable)");
+  }
+  if (a.has("out")) std::cout << "wrote " << *a.get("out") << "\n";
+  return 0;
+}
+
+const cli::command_registrar route_cmd("route", "route a query: edge or cloud, with the reason (--json, --jsonl)", run_route);
+const cli::command_registrar eval_cmd("eval", "routing metrics of labeled data: on-device rate, CPT, APGR, ECE", run_eval);
+const cli::command_registrar calibrate_cmd("calibrate", "per-task thresholds for a target cloud rate or quality, temperatures",
+                                           run_calibrate);
+
+}  // namespace
