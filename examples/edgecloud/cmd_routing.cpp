@@ -7,9 +7,12 @@
 //   edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q)
 //                   [--config routing.json] [--out routing.json] [--json]
 //
-// `route` runs the assistant with the deterministic stand-in edge (the engine-backed EdgeModel
-// plugs in through the same template once it exists; --model is accepted and reported).
+// `route --model M` runs the assistant on the SDK's engine (local_edge: the edge tasks over the
+// GGUF model); without --model (or with --stand-in-edge) on the deterministic keyword stand-in
+// edge, announced on stderr. Extra options: --threads N --context N --edge-max-tokens N (64)
+// --cloud-max-tokens N (256) --tokenizer tokenizer.json.
 #include <edgecloud/assistant.hpp>
+#include <edgecloud/assistant/local_edge.hpp>
 #include <edgecloud/routing.hpp>
 
 #include <cstdio>
@@ -63,21 +66,9 @@ std::string fixed(double v, int digits = 3) {
   return buf;
 }
 
-int run_route(const std::vector<std::string>& argv) {
-  cli::args a(argv, {"cloud-url", "cloud-model", "api-key", "config", "model", "timeout-ms", "user"},
-              {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry"});
-  if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
-  transport::openai_transport_config tc;
-  tc.base_url = a.required("cloud-url");
-  tc.model = a.value_or("cloud-model", "");
-  tc.api_key = a.value_or("api-key", "");
-  if (tc.api_key.empty())
-    if (const char* k = std::getenv("EDGECLOUD_API_KEY")) tc.api_key = k;
-  tc.timeouts.total = std::chrono::milliseconds(a.integer("timeout-ms", 30000));
-  if (a.has("model"))
-    std::fprintf(stderr, "edgecloud route: note: --model %s is not wired to the engine edge yet; "
-                         "using the deterministic stand-in edge\n", a.get("model")->c_str());
-  basic_assistant<stand_in_edge> assistant(stand_in_edge{}, tc, read_policy_config(a));
+// One route invocation on an assistant (the engine edge or the stand-in): --json/--jsonl/text.
+template <class Assistant>
+int route_with(Assistant& assistant, const cli::args& a) {
   if (a.flag("offline")) assistant.set_online(false);
 
   auto one = [&](assistant_request q) {
@@ -126,6 +117,46 @@ int run_route(const std::vector<std::string>& argv) {
   }
   if (a.flag("telemetry")) std::cerr << assistant.telemetry().to_json().dump(2) << "\n";
   return failures ? 1 : 0;
+}
+
+int run_route(const std::vector<std::string>& argv) {
+  cli::args a(argv, {"cloud-url", "cloud-model", "api-key", "config", "model", "timeout-ms", "user",
+                     "threads", "context", "edge-max-tokens", "cloud-max-tokens", "tokenizer"},
+              {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry",
+               "stand-in-edge"});
+  if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
+  transport::openai_transport_config tc;
+  tc.base_url = a.required("cloud-url");
+  tc.model = a.value_or("cloud-model", "");
+  tc.api_key = a.value_or("api-key", "");
+  if (tc.api_key.empty())
+    if (const char* k = std::getenv("EDGECLOUD_API_KEY")) tc.api_key = k;
+  tc.timeouts.total = std::chrono::milliseconds(a.integer("timeout-ms", 30000));
+  assistant_config ac;
+  const long long edge_max = a.integer("edge-max-tokens", 64), cloud_max = a.integer("cloud-max-tokens", 256);
+  if (edge_max < 1 || edge_max > 4096 || cloud_max < 1 || cloud_max > 1 << 20)
+    throw config_error("--edge-max-tokens must be in 1..4096 and --cloud-max-tokens >= 1");
+  ac.edge_max_tokens = static_cast<int>(edge_max);
+  ac.cloud_max_tokens = static_cast<int>(cloud_max);
+  ac.cloud_model = tc.model;
+
+  if (a.has("model") && !a.flag("stand-in-edge")) {
+    // The real edge: the SDK's engine running the edge tasks (local_edge over tasks::engine_edge).
+    local_edge_config ec;
+    const long long threads = a.integer("threads", 0), context = a.integer("context", 2048);
+    if (threads < 0 || threads > 1024) throw config_error("--threads must be 0 (all) to 1024");
+    if (context < 64 || context > 1 << 20) throw config_error("--context must be in 64..1048576");
+    ec.threads = static_cast<size_t>(threads);
+    ec.context = static_cast<size_t>(context);
+    ec.tokenizer_json = a.value_or("tokenizer", "");
+    basic_assistant<local_edge> assistant(local_edge(*a.get("model"), ec), tc, read_policy_config(a), ac);
+    return route_with(assistant, a);
+  }
+  // No --model (or --stand-in-edge): the deterministic keyword stand-in, said so on stderr.
+  std::fprintf(stderr, "edgecloud route: edge = deterministic keyword stand-in (no --model given); "
+                       "its answers are placeholders\n");
+  basic_assistant<stand_in_edge> assistant(stand_in_edge{}, tc, read_policy_config(a), ac);
+  return route_with(assistant, a);
 }
 
 int run_eval(const std::vector<std::string>& argv) {
