@@ -178,15 +178,15 @@ int main(int argc, char** argv) try {
       {"Play my favourite song", ro::none, false, false, "device command"},
       {"导航到最近的加油站", ro::none, false, false, "device command"},
       {"为什么天空是蓝色的？", ro::none, false, false, "knowledge -> cloud"},
-      {"Explain how vaccines train the immune system", ro::none, false, false, "knowledge -> cloud"},
+      {"Explain how the immune system works", ro::none, false, false, "knowledge -> cloud"},
       {"为什么我的手机13812345678总是收到垃圾短信？", ro::none, false, false, "PII redacted"},
       {"Why was my card 4111 1111 1111 1111 declined?", ro::none, true, false, "never send"},
       {"Tell me about the history of Rome", ro::force_cloud, false, true, "cloud 503 -> fallback"},
   };
 
-  std::printf("%-3s %-26s %-6s %-5s %-22s %-14s %7s %7s %7s  %s\n", "#", "request", "route", "fb",
+  std::printf("%-3s %-26s %-6s %-5s %-22s %-16s %7s %7s %7s  %s\n", "#", "request", "route", "fb",
               "rule", "intent", "edge", "cloud", "total", "shows");
-  std::printf("%s\n", std::string(118, '-').c_str());
+  std::printf("%s\n", std::string(120, '-').c_str());
   std::vector<ec::assistant_response> responses;
   int unanswered = 0;
   for (size_t i = 0; i < requests.size(); ++i) {
@@ -201,9 +201,9 @@ int main(int argc, char** argv) try {
     unanswered += !resp.answered;
     char intent[64];
     std::snprintf(intent, sizeof intent, "%s %.2f", resp.intent.label.c_str(), resp.intent.confidence);
-    std::printf("%-3zu %s %-6s %-5s %-22s %-14s %7s %7s %7s  %s\n", i + 1, cell(q.text, 26).c_str(),
+    std::printf("%-3zu %s %-6s %-5s %-22s %-16s %7s %7s %7s  %s\n", i + 1, cell(q.text, 26).c_str(),
                 std::string(ec::routing::to_string(resp.route)).c_str(), resp.fallback ? "yes" : "no",
-                cell(resp.decision.rule, 22).c_str(), cell(intent, 14).c_str(), ms(resp.edge_ms).c_str(),
+                cell(resp.decision.rule, 22).c_str(), cell(intent, 16).c_str(), ms(resp.edge_ms).c_str(),
                 ms(resp.cloud_ms).c_str(), ms(resp.latency_ms).c_str(), q.shows);
     std::fflush(stdout);
     responses.push_back(std::move(resp));
@@ -216,7 +216,10 @@ int main(int argc, char** argv) try {
                 one_line(r.fallback ? "cloud failed (" + r.fallback_reason + "); answered on the edge"
                                     : r.decision.reason).c_str());
     if (!r.sent_text.empty()) std::printf("    sent:   %s%s\n", one_line(r.sent_text).c_str(), r.redacted ? "  (redacted)" : "");
-    std::printf("    answer: %s\n", cell(one_line(r.answered ? r.answer : "ERROR " + r.error), 100).c_str());
+    // JSON-quoted, so whitespace and control characters of a random model's answer are visible.
+    const std::string shown = r.answered ? nlohmann::json(r.answer).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                         : "ERROR " + one_line(r.error);
+    std::printf("    answer: %s\n", cell(shown, 100).c_str());
   }
 
   std::printf("\ntelemetry (%s)\n", prometheus ? "Prometheus text" : "JSON");

@@ -36,6 +36,12 @@ std::filesystem::path tiny_model() {
     if (std::system(cmd.c_str()) != 0) return std::filesystem::path();
     return out;
   }();
+  static const struct remove_at_exit {
+    ~remove_at_exit() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove(path, ec);
+    }
+  } cleanup;
   return path;
 }
 

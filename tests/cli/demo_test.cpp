@@ -47,6 +47,12 @@ fs::path tiny_model() {
       return fs::path();
     return out;
   }();
+  static const struct remove_at_exit {
+    ~remove_at_exit() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove(path, ec);
+    }
+  } cleanup;
   return path;
 }
 
