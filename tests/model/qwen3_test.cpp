@@ -96,7 +96,9 @@ void expect_logits_close(const std::string& model_rel, const std::string& ref_re
                                 << " tokens, position " << p << ", logit " << i << ": " << got[i]
                                 << " vs " << want[i];
       }
-      if (min_cosine > 0) EXPECT_GE(cosine(got, want), min_cosine) << "position " << p;
+      if (min_cosine > 0) {
+        EXPECT_GE(cosine(got, want), min_cosine) << "position " << p;
+      }
     }
     std::printf("  %s, %zu tokens: worst |err| / max|logit| = %.3g\n", model_rel.c_str(),
                 seq.tokens.size(), worst);
@@ -192,6 +194,52 @@ TEST(Qwen3Fixture, Q8GreedyLeavesReferenceOnlyOnNearTies) {
   }
 }
 
+// The real 151,936-entry vocabulary (hidden 64): llama.cpp's own Q8_0 path rounds activations
+// differently from ours, so each is compared with the exact INT8 maths (the double reference over
+// the dequantized weights) within the INT8 bound, and with each other within twice that.
+TEST(Qwen3Fixture, FullVocabularyQ8MatchesExactMathsAndLlamaCpp) {
+  EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-fullvocab-q8_0.gguf");
+  EDGECLOUD_FIXTURE(r, "models/tiny-qwen3-fullvocab-q8_0.ref.json");
+  const qwen3 model = qwen3::load(m);
+  ASSERT_EQ(model.config().n_vocab, 151936u);
+  const reftest::ref_model ref(model.file());
+  std::ifstream in(r);
+  const auto j = nlohmann::json::parse(in);
+  session s(model, test_config());
+  for (const auto& seq : j.at("seqs")) {
+    const auto tokens = seq.at("tokens").get<std::vector<int32_t>>();
+    const auto llama = seq.at("logits").back().get<std::vector<float>>();
+    const auto greedy = seq.at("greedy").get<std::vector<int32_t>>();
+    s.clear();
+    const auto got = s.prefill(tokens);
+    const std::vector<double> exact = ref.logits(tokens).back();
+    const double scale = max_abs(exact);
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < exact.size(); ++i) {
+      ASSERT_NEAR(got[i], exact[i], 1e-2 * scale) << "logit " << i;
+      ASSERT_NEAR(got[i], llama[i], 2e-2 * scale) << "logit " << i;
+      ab += got[i] * exact[i], aa += double(got[i]) * got[i], bb += exact[i] * exact[i];
+    }
+    EXPECT_GE(ab / std::sqrt(aa * bb), 0.9999);
+    EXPECT_GE(cosine(got, llama), 0.9995);
+
+    s.clear();
+    const auto out = s.generate(tokens, greedy.size());
+    ASSERT_EQ(out.size(), greedy.size());
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (out[k] == greedy[k]) continue;
+      std::vector<int32_t> prefix = tokens;
+      prefix.insert(prefix.end(), out.begin(), out.begin() + static_cast<long>(k));
+      std::vector<double> l = ref.logits(prefix).back();
+      const double err = 1e-2 * max_abs(l);
+      std::partial_sort(l.begin(), l.begin() + 2, l.end(), std::greater<>());
+      EXPECT_LT(l[0] - l[1], err) << "step " << k << ": " << out[k] << " vs llama.cpp's "
+                                  << greedy[k];
+      break;
+    }
+  }
+}
+
 std::vector<int32_t> test_tokens(size_t n, size_t vocab) {
   std::vector<int32_t> t(n);
   for (size_t i = 0; i < n; ++i) t[i] = static_cast<int32_t>((i * 7919 + 13) % vocab);
@@ -217,7 +265,10 @@ void expect_prefill_equals_decode(const std::string& rel, double rel_tol) {
 TEST(Qwen3Session, PrefillEqualsTokenByTokenDecode) {
   EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-f32.gguf");
   expect_prefill_equals_decode("models/tiny-qwen3-f32.gguf", 1e-5);
-  expect_prefill_equals_decode("models/tiny-qwen3-q8_0.gguf", 1e-5);
+  // Q8_0: matmul and matvec may sum the per-block products in another order; a last-bit
+  // difference that moves an activation across an 8-bit rounding boundary is then amplified to
+  // ~1e-5..1e-4 of the largest logit, still far below the INT8 error itself (~4e-3).
+  expect_prefill_equals_decode("models/tiny-qwen3-q8_0.gguf", 1e-3);
 }
 
 TEST(Qwen3Session, TruncateAndRePrefillEqualsFresh) {
@@ -283,6 +334,18 @@ TEST(Qwen3Session, CompileTimeCapacityCacheGivesTheSameLogits) {
   EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin()));
   const auto more = test_tokens(35, model.config().n_vocab);
   EXPECT_THROW(fixed.prefill(more), edgecloud::capacity_error);  // 30 + 35 > 64
+}
+
+TEST(Qwen3Session, PrefaultedModelGivesTheSameLogits) {
+  EDGECLOUD_FIXTURE(m, "models/tiny-qwen3-q8_0.gguf");
+  const qwen3 lazy = qwen3::load(m);
+  const qwen3 eager = qwen3::load(m, /*prefault=*/true);
+  eager.prefault();  // idempotent
+  const auto tokens = test_tokens(9, lazy.config().n_vocab);
+  session a(lazy, test_config()), b(eager, test_config());
+  auto la = a.prefill(tokens);
+  auto lb = b.prefill(tokens);
+  EXPECT_TRUE(std::equal(la.begin(), la.end(), lb.begin()));
 }
 
 TEST(Qwen3Session, RefusesWhatDoesNotFit) {

@@ -85,7 +85,12 @@ struct qwen3_layer {
 class qwen3 {
  public:
   // Maps and validates `path`; throws model_error on anything malformed or unsupported.
-  static qwen3 load(const std::filesystem::path& path) { return qwen3(gguf::file::open(path)); }
+  // `prefault`: see prefault().
+  static qwen3 load(const std::filesystem::path& path, bool prefault = false) {
+    qwen3 model(gguf::file::open(path));
+    if (prefault) model.prefault();
+    return model;
+  }
 
   explicit qwen3(gguf::file file)
       : file_(std::make_unique<gguf::file>(std::move(file))),
@@ -96,13 +101,36 @@ class qwen3 {
   const qwen3_config& config() const noexcept { return config_; }
   const qwen3_layer& layer(size_t i) const noexcept { return layers_[i]; }
   const weight_view& token_embd() const noexcept { return token_embd_; }
-  const weight_view& output() const noexcept { return output_; }  // == token_embd when tied
+  // == token_embd() when the output is tied
+  const weight_view& output() const noexcept { return output_; }
   const float* output_norm() const noexcept { return output_norm_; }
   const gguf::file& file() const noexcept { return *file_; }
   // True when some product needs activations quantized to Q8_0.
   bool any_quantized() const noexcept { return any_quantized_; }
   // Bytes of all weights used (what one token streams from memory, roughly).
   size_t weight_bytes() const noexcept { return weight_bytes_; }
+
+  // Best effort: maps every weight page now in one system call (Linux MADV_POPULATE_READ)
+  // instead of page faults during the first token. Measured on Qwen3-0.6B Q8_0 (cached file):
+  // same total CPU (~60 ms populate + ~68 ms first token vs ~125 ms faulting first token), so
+  // it only moves the cost: call it from a background thread at app start to make the first
+  // request fast. Ignored where unsupported (Linux < 5.14, other systems, in-memory files).
+  void prefault() const noexcept {
+#if defined(__linux__)
+    const std::byte* lo = nullptr;
+    const std::byte* hi = nullptr;
+    for (const gguf::tensor_info& t : file_->tensors()) {
+      if (!lo || t.data < lo) lo = t.data;
+      if (!hi || t.data + t.n_bytes > hi) hi = t.data + t.n_bytes;
+    }
+    if (!lo || hi <= lo) return;
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(lo) / page * page;
+    const uintptr_t end = reinterpret_cast<uintptr_t>(hi);
+    constexpr int populate_read = 22;  // MADV_POPULATE_READ, Linux 5.14
+    (void)::madvise(reinterpret_cast<void*>(begin), end - begin, populate_read);
+#endif
+  }
 
  private:
   weight_view matrix(const std::string& name, size_t rows, size_t cols) {

@@ -15,6 +15,9 @@
 // and the config: nothing is allocated by prefill, decode_step or generate afterwards (a test
 // counts operator new calls to hold that).
 //
+// A session is used from one thread at a time; several sessions may share one model (the model
+// is immutable after loading), each with its own pool.
+//
 // Threads: each product is cut into row blocks (16-row multiples, a few per thread) that the
 // pool's threads claim; the input activations are rounded to Q8_0 once per product (when the
 // weight is Q8_0) and shared by every thread. Attention tasks are (position, head) pairs.
