@@ -140,6 +140,44 @@ TEST(Tokenizer, ControlTokensOnlyInTrustedMode) {
   }
 }
 
+TEST(Tokenizer, FimAndRepositoryMarkersAreControlLikeInUntrustedMode) {
+  const auto& tok = synthetic();
+  for (const char* marker : {"<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>",
+                             "<|repo_name|>", "<|file_sep|>"}) {
+    const auto id = *tok.find_token(marker);
+    EXPECT_EQ(tok.encode(marker, encode_mode::trusted), std::vector<int32_t>{id});
+    const auto plain = tok.encode(marker, encode_mode::untrusted);
+    EXPECT_EQ(std::find(plain.begin(), plain.end(), id), plain.end()) << marker;
+    EXPECT_EQ(tok.decode(plain), marker);
+  }
+}
+
+TEST(Tokenizer, TrustedRangesAllowControlTokensOnlyInside) {
+  const auto& tok = synthetic();
+  const std::string s = "<|im_start|>user\n<|im_start|>x<|im_end|>";
+  const text::byte_range trusted[] = {{0, 17}, {30, s.size()}};  // first <|im_start|>, last <|im_end|>
+  std::vector<int32_t> ids;
+  tok.encode_with_trusted_ranges(s, trusted, ids);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 151644), 1);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 151645), 1);
+  EXPECT_EQ(tok.decode(ids), s);
+  const text::byte_range unsorted[] = {{5, 9}, {2, 3}};
+  EXPECT_THROW(tok.encode_with_trusted_ranges(s, unsorted, ids), edgecloud::text_error);
+  const text::byte_range outside[] = {{0, s.size() + 1}};
+  EXPECT_THROW(tok.encode_with_trusted_ranges(s, outside, ids), edgecloud::text_error);
+}
+
+TEST(Tokenizer, NfcAppliesBetweenAddedTokensLikeHuggingFace) {
+  // ">" + U+0338 composes to U+226F under NFC, but the ">" belongs to <think>: HF normalizes the
+  // text after the added token on its own, so the combining mark stays.
+  const auto& tok = synthetic();
+  const std::string s = "<think>\xCC\xB8";
+  const auto ids = tok.encode(s, encode_mode::untrusted);
+  EXPECT_EQ(ids.front(), 151667);
+  EXPECT_EQ(tok.decode(ids), s);
+  EXPECT_EQ(text::unicode::to_nfc("a>\xCC\xB8"), "a\xE2\x89\xAF");  // without the token: NFC
+}
+
 TEST(Tokenizer, InvalidUtf8BecomesReplacementCharacters) {
   const auto& tok = synthetic();
   // Each maximal ill-formed subpart -> one U+FFFD.

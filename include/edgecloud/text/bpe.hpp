@@ -52,6 +52,30 @@ class merge_table {
       if ((slots_[i] >> 22) == k) return false;
     }
   }
+  // Ranks of the 65,536 byte pairs (the first lookups of every piece) in a dense table, given
+  // the id of each byte's token. Call once after all inserts.
+  void index_byte_pairs(const int32_t* byte_ids) {
+    byte_pair_rank_.assign(256 * 256, -1);
+    for (unsigned a = 0; a < 256; ++a) {
+      for (unsigned b = 0; b < 256; ++b) prefetch(byte_ids[a], byte_ids[b]);
+      for (unsigned b = 0; b < 256; ++b) byte_pair_rank_[a * 256 + b] = find(byte_ids[a], byte_ids[b]).rank;
+    }
+  }
+  found find_bytes(unsigned char a, unsigned char b) const {
+    const int32_t rank = byte_pair_rank_[a * 256u + b];
+    return {rank, rank >= 0 ? merged_[static_cast<size_t>(rank)] : 0};
+  }
+  // Rank only (-1: none); merged_of(rank) gives the merged id when the merge is applied.
+  int32_t rank_bytes(unsigned char a, unsigned char b) const { return byte_pair_rank_[a * 256u + b]; }
+  int32_t rank(int32_t left, int32_t right) const {
+    const uint64_t k = pair_key(left, right);
+    for (size_t i = hash(k);; i = (i + 1) & mask_) {
+      const uint64_t e = slots_[i];
+      if (e == empty) return -1;
+      if ((e >> 22) == k) return static_cast<int32_t>(e & ((uint64_t{1} << 22) - 1));
+    }
+  }
+  int32_t merged_of(int32_t rank) const { return merged_[static_cast<size_t>(rank)]; }
   found find(int32_t left, int32_t right) const {
     const uint64_t k = pair_key(left, right);
     for (size_t i = hash(k);; i = (i + 1) & mask_) {
@@ -77,44 +101,39 @@ class merge_table {
   }
   std::vector<uint64_t> slots_;  // 8 bytes a merge: Qwen3's 151,387 merges in 2 MiB
   std::vector<int32_t> merged_;  // merged id by rank
+  std::vector<int32_t> byte_pair_rank_;  // 256 x 256, -1: no merge
   size_t mask_ = 0;
 };
 
 // Merges the symbols `ids` (initially one id per byte) in place; returns the new count.
 class bpe_merger {
  public:
-  size_t merge(const merge_table& table, int32_t* ids, size_t n) {
+  // `bytes`: the piece; ids[k] is initially the token of bytes[k].
+  size_t merge(const merge_table& table, const unsigned char* bytes, int32_t* ids, size_t n) {
     if (n < 2) return n;
-    return n < linear_limit ? merge_linear(table, ids, n) : merge_heap(table, ids, n);
+    return n < linear_limit ? merge_linear(table, bytes, ids, n) : merge_heap(table, bytes, ids, n);
   }
 
  private:
-  static constexpr size_t linear_limit = 24;
+  static constexpr size_t linear_limit = 48;
   static constexpr int32_t no_rank = std::numeric_limits<int32_t>::max();
 
-  size_t merge_linear(const merge_table& table, int32_t* ids, size_t n) {
-    int32_t ranks[linear_limit];
-    int32_t merged[linear_limit];
-    auto look = [&](size_t k) {
-      const auto e = table.find(ids[k], ids[k + 1]);
-      ranks[k] = e.rank >= 0 ? e.rank : no_rank;
-      merged[k] = e.merged;
-    };
-    for (size_t k = 0; k + 1 < n; ++k) look(k);
+  size_t merge_linear(const merge_table& table, const unsigned char* bytes, int32_t* ids, size_t n) {
+    int32_t ranks[linear_limit];  // ranks[k]: merge rank of the pair (ids[k], ids[k + 1])
+    auto rank_or_none = [](int32_t r) { return r >= 0 ? r : no_rank; };
+    for (size_t k = 0; k + 1 < n; ++k) ranks[k] = rank_or_none(table.rank_bytes(bytes[k], bytes[k + 1]));
     while (n > 1) {
       size_t best = 0;
       for (size_t k = 1; k + 1 < n; ++k)
         if (ranks[k] < ranks[best]) best = k;
       if (ranks[best] == no_rank) break;
-      ids[best] = merged[best];
-      for (size_t k = best + 1; k + 1 < n; ++k) {
-        ids[k] = ids[k + 1];
-        ranks[k] = ranks[k + 1];
-        merged[k] = merged[k + 1];
-      }
+      ids[best] = table.merged_of(ranks[best]);
+      // Remove symbol best + 1 and pair best + 1.
+      for (size_t k = best + 1; k + 1 < n; ++k) ids[k] = ids[k + 1];
+      for (size_t k = best + 1; k + 2 < n; ++k) ranks[k] = ranks[k + 1];
       --n;
-      if (best + 1 < n) look(best);
-      if (best > 0) look(best - 1);
+      if (best + 1 < n) ranks[best] = rank_or_none(table.rank(ids[best], ids[best + 1]));
+      if (best > 0) ranks[best - 1] = rank_or_none(table.rank(ids[best - 1], ids[best]));
     }
     return n;
   }
@@ -122,13 +141,14 @@ class bpe_merger {
   struct candidate {
     int32_t rank;
     uint32_t pos;
+    int32_t left, right;  // the pair when queued: stale once either side changed
     // std heap functions build a max-heap: "less" = larger rank, then larger position.
     bool operator<(const candidate& o) const {
       return rank != o.rank ? rank > o.rank : pos > o.pos;
     }
   };
 
-  size_t merge_heap(const merge_table& table, int32_t* ids, size_t n) {
+  size_t merge_heap(const merge_table& table, const unsigned char* bytes, int32_t* ids, size_t n) {
     next_.resize(n);
     prev_.resize(n);
     heap_.clear();
@@ -136,29 +156,26 @@ class bpe_merger {
       next_[k] = static_cast<uint32_t>(k + 1);
       prev_[k] = static_cast<uint32_t>(k) - 1;  // wraps to UINT32_MAX for the first symbol
     }
-    auto push = [&](uint32_t k) {
-      if (const auto e = table.find(ids[k], ids[next_[k]]); e.rank >= 0) {
-        heap_.push_back({e.rank, k});
-        std::push_heap(heap_.begin(), heap_.end());
-      }
+    auto queue = [&](uint32_t k, int32_t rank) {
+      if (rank < 0) return;
+      heap_.push_back({rank, k, ids[k], ids[next_[k]]});
+      std::push_heap(heap_.begin(), heap_.end());
     };
-    for (uint32_t k = 0; k + 1 < n; ++k) push(k);
+    for (uint32_t k = 0; k + 1 < n; ++k) queue(k, table.rank_bytes(bytes[k], bytes[k + 1]));
     while (!heap_.empty()) {
       std::pop_heap(heap_.begin(), heap_.end());
       const candidate c = heap_.back();
       heap_.pop_back();
       const uint32_t k = c.pos;
-      if (ids[k] < 0) continue;  // merged into its left neighbour since
+      if (ids[k] != c.left) continue;  // merged since it was queued (or removed: -1)
       const uint32_t right = next_[k];
-      if (right >= n) continue;
-      const auto e = table.find(ids[k], ids[right]);
-      if (e.rank != c.rank) continue;  // the pair changed since it was queued
-      ids[k] = e.merged;
+      if (right >= n || ids[right] != c.right) continue;
+      ids[k] = table.merged_of(c.rank);
       ids[right] = -1;
       next_[k] = next_[right];
       if (next_[k] < n) prev_[next_[k]] = k;
-      if (prev_[k] < n) push(prev_[k]);
-      if (next_[k] < n) push(k);
+      if (prev_[k] < n) queue(prev_[k], table.rank(ids[prev_[k]], ids[k]));
+      if (next_[k] < n) queue(k, table.rank(ids[k], ids[next_[k]]));
     }
     size_t out = 0;
     for (uint32_t k = 0; k < n; k = next_[k]) ids[out++] = ids[k];

@@ -350,6 +350,7 @@ class tokenizer {
         merges_.insert(r[0], r[1], static_cast<int32_t>(rank), r[2]);
       }
     }
+    merges_.index_byte_pairs(byte_ids_.data());
     // Longest first, so the first match at a position is the longest.
     std::stable_sort(added_.begin(), added_.end(),
                      [](const added& x, const added& y) { return x.content.size() > y.content.size(); });
@@ -549,7 +550,8 @@ class tokenizer {
     auto& sym = scratch.symbols;
     sym.resize(piece.size());
     for (size_t k = 0; k < piece.size(); ++k) sym[k] = byte_ids_[static_cast<unsigned char>(piece[k])];
-    const size_t m = scratch.merger.merge(merges_, sym.data(), sym.size());
+    const size_t m = scratch.merger.merge(
+        merges_, reinterpret_cast<const unsigned char*>(piece.data()), sym.data(), sym.size());
     out.insert(out.end(), sym.begin(), sym.begin() + static_cast<std::ptrdiff_t>(m));
     if (cacheable) scratch.cache.insert(piece, h, std::span<const int32_t>(sym.data(), m));
   }
