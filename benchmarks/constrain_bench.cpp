@@ -8,15 +8,14 @@
 //     indexing.
 // Prints a table and one JSON line; then runs the Google Benchmark compile timings.
 // Needs ../shared/fixtures/tokenizer/tokenizer.json (or EDGECLOUD_FIXTURES); skips otherwise.
-#include <edgecloud/generate.hpp>
-#include <edgecloud/text/vocab.hpp>
-
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <edgecloud/generate.hpp>
+#include <edgecloud/text/vocab.hpp>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -55,10 +54,10 @@ const char* kTools = R"([
     "minimum":1,"maximum":1440}},"required":["minutes"]}}])";
 
 std::string fixture_path() {
-  std::filesystem::path dir = std::getenv("EDGECLOUD_FIXTURES")
-                                  ? std::filesystem::path(std::getenv("EDGECLOUD_FIXTURES"))
-                                  : std::filesystem::path(EDGECLOUD_SOURCE_DIR) / ".." / "shared" /
-                                        "fixtures";
+  std::filesystem::path dir =
+      std::getenv("EDGECLOUD_FIXTURES")
+          ? std::filesystem::path(std::getenv("EDGECLOUD_FIXTURES"))
+          : std::filesystem::path(EDGECLOUD_SOURCE_DIR) / ".." / "shared" / "fixtures";
   auto p = dir / "tokenizer" / "tokenizer.json";
   return std::filesystem::exists(p) ? p.string() : std::string();
 }
@@ -86,8 +85,8 @@ struct run_stats {
 
 // Generates with seeded logits (a random base plus fresh noise on 2,048 ids per step) and times
 // the constraint's share of each step.
-void generate(eg::token_constraint& c, size_t budget, int generations, uint64_t seed,
-              run_stats& st, bool record) {
+void generate(eg::token_constraint& c, size_t budget, int generations, uint64_t seed, run_stats& st,
+              bool record) {
   const size_t n = c.vocab_size();
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> n01;
@@ -114,7 +113,8 @@ void generate(eg::token_constraint& c, size_t budget, int generations, uint64_t 
       dec.accept(token);
       const auto t3 = clock_type::now();
       if (record) {
-        st.mask_us.push_back(std::chrono::duration<double, std::micro>((t1 - t0) + (t3 - t2)).count());
+        st.mask_us.push_back(
+            std::chrono::duration<double, std::micro>((t1 - t0) + (t3 - t2)).count());
         if (argmax_us >= 0) st.argmax_us.push_back(argmax_us);
       }
       ++st.tokens;
@@ -193,42 +193,45 @@ int main(int argc, char** argv) {
               std::chrono::duration<double, std::milli>(v2 - v1).count());
 
   std::vector<row> rows;
-  rows.push_back(measure("json intent (10 labels + number)", eg::json_schema_constraint_from_text(kIntent),
-                         im_end, 64));
-  rows.push_back(measure("json nested (strings, arrays)", eg::json_schema_constraint_from_text(kNested),
-                         im_end, 256));
+  rows.push_back(measure("json intent (10 labels + number)",
+                         eg::json_schema_constraint_from_text(kIntent), im_end, 64));
+  rows.push_back(measure("json nested (strings, arrays)",
+                         eg::json_schema_constraint_from_text(kNested), im_end, 256));
   rows.push_back(measure("tool call (4 tools)",
                          eg::tool_call_constraint(nlohmann::ordered_json::parse(kTools)), im_end,
                          256));
-  rows.push_back(measure("label choice (10 labels)",
-                         eg::constraint::choice({"weather", "music", "navigation", "alarm",
-                                                 "timer", "calendar", "email", "search",
-                                                 "smart_home", "other"}),
-                         im_end, 16));
+  rows.push_back(
+      measure("label choice (10 labels)",
+              eg::constraint::choice({"weather", "music", "navigation", "alarm", "timer",
+                                      "calendar", "email", "search", "smart_home", "other"}),
+              im_end, 16));
   std::printf("\n%-34s %7s %7s %10s %10s %9s %9s %9s %9s %9s %7s %8s\n", "constraint", "states",
-              "groups", "compile ms", "precomp ms", "cold med", "cold p95", "warm med",
-              "warm p95", "argmax", "forced", "cache MB");
+              "groups", "compile ms", "precomp ms", "cold med", "cold p95", "warm med", "warm p95",
+              "argmax", "forced", "cache MB");
   for (const auto& r : rows)
     std::printf("%-34s %7zu %7zu %10.1f %10.1f %9.2f %9.1f %9.3f %9.3f %9.1f %6.0f%% %8.1f\n",
                 r.name.c_str(), r.states, r.groups, r.compile_ms, r.precompute_ms, r.cold_median,
                 r.cold_p95, r.warm_median, r.warm_p95, r.argmax_median, 100 * r.forced_share,
                 r.cache_mb);
-  std::printf("(per-token times in microseconds: mask = forced check + mask lookup + automaton "
-              "advance; argmax = masked greedy over 151,936 logits)\n");
+  std::printf(
+      "(per-token times in microseconds: mask = forced check + mask lookup + automaton "
+      "advance; argmax = masked greedy over 151,936 logits)\n");
   std::printf("{\"bench\":\"constrain\",\"vocab\":151936,\"rows\":[");
   for (size_t i = 0; i < rows.size(); ++i)
-    std::printf("%s{\"name\":\"%s\",\"compile_ms\":%.2f,\"mask_us_median\":%.4f,"
-                "\"mask_us_p95\":%.4f,\"cold_mask_us_median\":%.3f,\"argmax_us_median\":%.2f,"
-                "\"precompute_ms\":%.1f}",
-                i ? "," : "", rows[i].name.c_str(), rows[i].compile_ms, rows[i].warm_median,
-                rows[i].warm_p95, rows[i].cold_median, rows[i].argmax_median, rows[i].precompute_ms);
+    std::printf(
+        "%s{\"name\":\"%s\",\"compile_ms\":%.2f,\"mask_us_median\":%.4f,"
+        "\"mask_us_p95\":%.4f,\"cold_mask_us_median\":%.3f,\"argmax_us_median\":%.2f,"
+        "\"precompute_ms\":%.1f}",
+        i ? "," : "", rows[i].name.c_str(), rows[i].compile_ms, rows[i].warm_median,
+        rows[i].warm_p95, rows[i].cold_median, rows[i].argmax_median, rows[i].precompute_ms);
   std::printf("]}\n\n");
 
   benchmark::RegisterBenchmark("compile/json_intent", BM_CompileSchema, kIntent)
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("compile/json_nested", BM_CompileSchema, kNested)
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("compile/tool_call_4", BM_CompileTools)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("compile/tool_call_4", BM_CompileTools)
+      ->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;

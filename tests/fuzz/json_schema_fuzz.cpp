@@ -2,13 +2,11 @@
 // Hostile JSON Schemas: compiling either throws edgecloud::error or yields a constraint whose
 // greedy output (seeded logits from the input bytes) is in the automaton's language, parses as
 // JSON and fits the budget. Never a crash, hang or out-of-bounds read.
-#include <edgecloud/generate.hpp>
-
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <cstdlib>
+#include <edgecloud/generate.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>

@@ -3,15 +3,14 @@
 // adversarial logit streams: every output parses, satisfies its schema (independent validator)
 // and ends within the token budget. Synthetic vocabularies here; the real Qwen3 vocabulary when
 // the tokenizer fixture is present.
-#include "common/fixtures.hpp"
-#include "generate/test_support.hpp"
-
-#include <edgecloud/generate/vocab_bytes.hpp>
-
 #include <gtest/gtest.h>
 
+#include <edgecloud/generate/vocab_bytes.hpp>
 #include <memory>
 #include <random>
+
+#include "common/fixtures.hpp"
+#include "generate/test_support.hpp"
 
 namespace eg = edgecloud::generate;
 using eg::test::ojson;
@@ -123,7 +122,8 @@ TEST(TokenMasks, MaskedArgmaxMatchesScalarReference) {
       z[i] = static_cast<float>(static_cast<int>(rng() % 41) - 20);  // ties on purpose
       if (rng() % 50 == 0) z[i] = std::numeric_limits<float>::quiet_NaN();
       if (rng() % 60 == 0) z[i] = -std::numeric_limits<float>::infinity();
-      if (density == 3 || (density > 0 && rng() % (density * 3) == 0)) m.set(static_cast<int32_t>(i));
+      if (density == 3 || (density > 0 && rng() % (density * 3) == 0))
+        m.set(static_cast<int32_t>(i));
     }
     for (size_t i = n; i < m.words.size() * 64 && i < n + 70; ++i)
       if (rng() % 2) m.set(static_cast<int32_t>(i));
@@ -161,27 +161,25 @@ std::vector<stream_case> json_cases() {
                      [schema](const nlohmann::json& v) { return eg::test::validate(v, schema); }});
   }
   const auto tools = ojson::parse(kTools);
-  cases.push_back({"tools", eg::tool_call_constraint(tools), [tools](const nlohmann::json& v) {
-                     if (!v.is_object() || v.size() != 2 || !v.contains("name") ||
-                         !v.contains("arguments"))
-                       return std::string("not a tool call");
-                     for (const auto& t : tools) {
-                       const auto& f = t.contains("function") ? t["function"] : t;
-                       if (f["name"] != v["name"]) continue;
-                       const ojson params = f.contains("parameters")
-                                                ? f["parameters"]
-                                                : ojson::parse(R"({"type":"object"})");
-                       return eg::test::validate(v["arguments"], params);
-                     }
-                     return std::string("unknown tool");
-                   }});
+  cases.push_back(
+      {"tools", eg::tool_call_constraint(tools), [tools](const nlohmann::json& v) {
+         if (!v.is_object() || v.size() != 2 || !v.contains("name") || !v.contains("arguments"))
+           return std::string("not a tool call");
+         for (const auto& t : tools) {
+           const auto& f = t.contains("function") ? t["function"] : t;
+           if (f["name"] != v["name"]) continue;
+           const ojson params =
+               f.contains("parameters") ? f["parameters"] : ojson::parse(R"({"type":"object"})");
+           return eg::test::validate(v["arguments"], params);
+         }
+         return std::string("unknown tool");
+       }});
   return cases;
 }
 
 // Runs `runs` streams per case over all adversarial profiles; returns forced-token count.
 void run_streams(const std::shared_ptr<const eg::token_vocabulary>& vocab, int32_t end_id,
-                 const std::vector<std::string>& raw, int runs, size_t noisy_ids,
-                 size_t& forced) {
+                 const std::vector<std::string>& raw, int runs, size_t noisy_ids, size_t& forced) {
   std::vector<std::vector<float>> biases;
   for (int p = 0; p < static_cast<int>(profile::count); ++p)
     biases.push_back(eg::test::profile_bias(raw, static_cast<profile>(p)));
@@ -192,7 +190,7 @@ void run_streams(const std::shared_ptr<const eg::token_vocabulary>& vocab, int32
     const size_t minimum = c.tokens_to_finish(c.start());
     for (int run = 0; run < runs; ++run) {
       const auto p = static_cast<profile>(run % static_cast<int>(profile::count));
-      const size_t budget = run % 4 == 0 ? minimum + rng() % 4
+      const size_t budget = run % 4 == 0   ? minimum + rng() % 4
                             : run % 4 == 1 ? minimum + rng() % 40
                                            : minimum + 60 + rng() % 200;
       eg::test::random_logits_source src(biases[static_cast<size_t>(p)], rng(), p, noisy_ids);
@@ -206,7 +204,8 @@ void run_streams(const std::shared_ptr<const eg::token_vocabulary>& vocab, int32
         parsed = nlohmann::json::parse(out.bytes);
       } catch (const std::exception& e) {
         FAIL() << sc.name << "\nprofile " << static_cast<int>(p) << " budget " << budget
-               << "\noutput does not parse: " << out.bytes << "\n" << e.what();
+               << "\noutput does not parse: " << out.bytes << "\n"
+               << e.what();
       }
       const std::string why = sc.check(parsed);
       ASSERT_EQ(why, "") << sc.name << "\noutput: " << out.bytes;
@@ -287,14 +286,14 @@ TEST(ConstrainedGenerate, ForcedTokensSkipTheModel) {
   EXPECT_EQ(out2.bytes, "positive");
   EXPECT_EQ(out2.tokens.size(), 1u);
   // A single tool: `{"name": "now", "arguments": {}}` needs the model only where a space may go.
-  eg::token_constraint tool(eg::byte_dfa::compile(eg::tool_call_constraint(ojson::parse(
-                                R"([{"name":"now"}])"))),
-                            vocab);
+  eg::token_constraint tool(
+      eg::byte_dfa::compile(eg::tool_call_constraint(ojson::parse(R"([{"name":"now"}])"))), vocab);
   eg::test::random_logits_source src(eg::test::profile_bias(raw.bytes, profile::random), 3,
                                      profile::random);
   const auto out3 = eg::constrained_generate(src, tool, 64);
-  EXPECT_TRUE(nlohmann::json::parse(out3.bytes) == nlohmann::json::parse(
-                  R"({"name":"now","arguments":{}})")) << out3.bytes;
+  EXPECT_TRUE(nlohmann::json::parse(out3.bytes) ==
+              nlohmann::json::parse(R"({"name":"now","arguments":{}})"))
+      << out3.bytes;
   EXPECT_GT(out3.forced_tokens, 0u);
   EXPECT_EQ(src.calls, out3.model_steps);
   // Forced token at a mask with exactly one bit: choice {"ab", "ac"} with only single bytes for
@@ -319,7 +318,8 @@ TEST(ConstrainedGenerate, BudgetErrorsAndIllegalTokens) {
   EXPECT_THROW(eg::token_constraint(eg::byte_dfa::compile(eg::constraint::choice({"a"})), vocab, 0),
                edgecloud::config_error);  // end token with bytes
   // A vocabulary without single-byte tokens for the needed bytes cannot promise the budget.
-  auto poor = std::make_shared<const eg::token_vocabulary>(std::vector<std::string>{"ab", "b", "x"});
+  auto poor =
+      std::make_shared<const eg::token_vocabulary>(std::vector<std::string>{"ab", "b", "x"});
   EXPECT_THROW(eg::token_constraint(eg::byte_dfa::compile(eg::constraint::choice({"ab"})), poor),
                edgecloud::config_error);
 }

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Byte-level languages of constraints, checked against brute-force enumeration and the JSON
 // spec; unsupported JSON Schema keywords are rejected at compile time.
-#include "generate/test_support.hpp"
-
 #include <gtest/gtest.h>
 
 #include <random>
+
+#include "generate/test_support.hpp"
 
 namespace eg = edgecloud::generate;
 using eg::test::ojson;
@@ -45,6 +45,11 @@ TEST(ByteAutomaton, IntegerRangesAreExact) {
   // exclusive bounds and default magnitude cap
   const auto e = compile(R"({"type":"integer","exclusiveMinimum":3,"exclusiveMaximum":7.5})");
   for (int x = 0; x < 12; ++x) EXPECT_EQ(e.accepts(std::to_string(x)), x > 3 && x <= 7) << x;
+  // Huge bounds: clamped to the magnitude cap, or an error when nothing is left.
+  EXPECT_THROW(compile(R"({"type":"integer","minimum":1e300})"), edgecloud::config_error);
+  EXPECT_THROW(compile(R"({"type":"number","maximum":-1e300})"), edgecloud::config_error);
+  EXPECT_TRUE(compile(R"({"type":"integer","minimum":-1e300,"maximum":1e300})").accepts("-42"));
+  EXPECT_TRUE(compile(R"({"type":"number","minimum":-1e300,"maximum":1e300})").accepts("4.2"));
   eg::json_options o;
   o.max_integer_digits = 3;
   const auto capped = compile(R"({"type":"integer"})", o);
@@ -81,9 +86,9 @@ TEST(ByteAutomaton, StringsAreValidUtf8WithinLength) {
   for (const char* ok : {"\"a\"", "\"abc\"", "\"你好\"", "\"\\n\\\"x\"", "\"\\u00e9\"", "\"😀a\"",
                          "\"\\ud7ff\"", "\"é\""})
     EXPECT_TRUE(d.accepts(ok)) << ok;
-  for (const char* bad : {"\"\"", "\"abcd\"", "\"\\x\"", "\"\\ud800\"", "\"\xc0\x80\"",
-                          "\"\xed\xa0\x80\"", "\"\xe4\xbd\"", "\"a\nb\"", "\"\x01\"", "abc",
-                          "\"\\u12\""})
+  for (const char* bad :
+       {"\"\"", "\"abcd\"", "\"\\x\"", "\"\\ud800\"", "\"\xc0\x80\"", "\"\xed\xa0\x80\"",
+        "\"\xe4\xbd\"", "\"a\nb\"", "\"\x01\"", "abc", "\"\\u12\""})
     EXPECT_FALSE(d.accepts(bad)) << bad;
   // Every accepted string parses with nlohmann and has the right code-point length.
   std::mt19937_64 rng(3);
@@ -106,15 +111,15 @@ TEST(ByteAutomaton, ObjectsKeepOrderAndRequired) {
   for (const char* ok : {R"({"b":null})", R"({"a":true,"b":null})", R"({"a": false, "b": null})",
                          R"({"b":null,"c":"x"})", R"({"a":true,"b":null,"c":1})"})
     EXPECT_TRUE(d.accepts(ok)) << ok;
-  for (const char* bad : {R"({})", R"({"a":true})", R"({"b":null,"a":true})",
-                          R"({"b":null,})", R"({ "b":null})", R"({"b":  null})",
-                          R"({"b":null,"c":2})", R"({"b":null} )"})
+  for (const char* bad :
+       {R"({})", R"({"a":true})", R"({"b":null,"a":true})", R"({"b":null,})", R"({ "b":null})",
+        R"({"b":  null})", R"({"b":null,"c":2})", R"({"b":null} )"})
     EXPECT_FALSE(d.accepts(bad)) << bad;
   eg::json_options tight;
   tight.space_after_separators = false;
-  EXPECT_FALSE(compile(R"({"type":"object","properties":{"b":{"type":"null"}},"required":["b"]})",
-                       tight)
-                   .accepts(R"({"b": null})"));
+  EXPECT_FALSE(
+      compile(R"({"type":"object","properties":{"b":{"type":"null"}},"required":["b"]})", tight)
+          .accepts(R"({"b": null})"));
 }
 
 TEST(ByteAutomaton, ArraysBoundItems) {
@@ -130,7 +135,8 @@ TEST(ByteAutomaton, AnyOfAndTypeLists) {
       "minimum":0,"maximum":5},{"type":"object","properties":{"k":{"type":["boolean","null"]}}}]})");
   for (const char* ok : {"\"ab\"", "3", "{}", R"({"k":null})", R"({"k":true})"})
     EXPECT_TRUE(d.accepts(ok)) << ok;
-  for (const char* bad : {"\"abc\"", "6", R"({"k":1})", "null"}) EXPECT_FALSE(d.accepts(bad)) << bad;
+  for (const char* bad : {"\"abc\"", "6", R"({"k":1})", "null"})
+    EXPECT_FALSE(d.accepts(bad)) << bad;
 }
 
 TEST(ByteAutomaton, ToolCalls) {
@@ -142,13 +148,13 @@ TEST(ByteAutomaton, ToolCalls) {
       "required":["query"]}},
     {"name":"now"}])");
   const auto d = eg::byte_dfa::compile(eg::tool_call_constraint(tools));
-  for (const char* ok : {R"({"name": "get_weather", "arguments": {"city": "Paris"}})",
-                         R"({"name":"search","arguments":{"query":"x"}})",
-                         R"({"name": "now", "arguments": {}})"})
+  for (const char* ok :
+       {R"({"name": "get_weather", "arguments": {"city": "Paris"}})",
+        R"({"name":"search","arguments":{"query":"x"}})", R"({"name": "now", "arguments": {}})"})
     EXPECT_TRUE(d.accepts(ok)) << ok;
-  for (const char* bad : {R"({"name": "search", "arguments": {"city": "Paris"}})",
-                          R"({"name": "other", "arguments": {}})",
-                          R"({"arguments": {}, "name": "now"})"})
+  for (const char* bad :
+       {R"({"name": "search", "arguments": {"city": "Paris"}})",
+        R"({"name": "other", "arguments": {}})", R"({"arguments": {}, "name": "now"})"})
     EXPECT_FALSE(d.accepts(bad)) << bad;
   EXPECT_THROW(eg::tool_call_constraint(ojson::parse(R"([{"name":"a"},{"name":"a"}])")),
                edgecloud::config_error);
@@ -185,7 +191,9 @@ TEST(ByteAutomaton, UnsupportedKeywordsAreErrors) {
       R"({"type":"object","if":{}})",
       "not json",
   };
-  for (const char* s : bad) EXPECT_THROW(eg::json_schema_constraint_from_text(std::string(s)), edgecloud::config_error) << s;
+  for (const char* s : bad)
+    EXPECT_THROW(eg::json_schema_constraint_from_text(std::string(s)), edgecloud::config_error)
+        << s;
   // Annotations are accepted.
   EXPECT_NO_THROW(eg::json_schema_constraint_from_text(std::string(
       R"({"type":"string","title":"t","description":"d","default":"x","examples":["y"],"$schema":"s"})")));
@@ -199,7 +207,9 @@ TEST(ByteAutomaton, OversizedSchemasAreRefused) {
   o.default_max_items = 50;
   o.default_max_string_length = 500;
   EXPECT_THROW(compile(R"({"type":"array","items":{"type":"array","items":{"type":"array",
-      "items":{"type":"string"}}}})", o), edgecloud::config_error);
+      "items":{"type":"string"}}}})",
+                       o),
+               edgecloud::config_error);
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Label scoring equals brute-force scoring of each label sequence from a fresh source, is taken
 // before masking, and branches from the shared prefix with one model step per trie node.
-#include "generate/test_support.hpp"
-
 #include <gtest/gtest.h>
 
 #include <random>
+
+#include "generate/test_support.hpp"
 
 namespace eg = edgecloud::generate;
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The restricted head equals the full head on the requested ids.
-#include "generate/test_support.hpp"
-
 #include <gtest/gtest.h>
 
 #include <random>
+
+#include "generate/test_support.hpp"
 
 namespace eg = edgecloud::generate;
 

@@ -2,9 +2,9 @@
 // session_logits_source over a mock KV-cache session whose logits are a pure function of the
 // cached tokens: forced tokens are batched into the next prefill, truncation restores exact
 // logits, and label scoring through the adapter equals scoring on the plain source.
-#include "generate/test_support.hpp"
-
 #include <gtest/gtest.h>
+
+#include "generate/test_support.hpp"
 
 namespace eg = edgecloud::generate;
 using eg::test::ojson;
@@ -64,7 +64,10 @@ TEST(SessionSource, ForcedTokensRideAlongWithTheNextPrefill) {
   mock_session session(vocab->size(), 3);
   eg::session_logits_source<mock_session> src(session, std::vector<int32_t>{1, 2, 3});
   const auto out = eg::constrained_generate(src, c, 64);
-  EXPECT_NO_THROW((void)nlohmann::json::parse(out.bytes)) << out.bytes;
+  EXPECT_NO_THROW({
+    const auto parsed = nlohmann::json::parse(out.bytes);
+    (void)parsed;
+  }) << out.bytes;
   EXPECT_GT(out.forced_tokens, 0u);
   // One prefill per model step: forced tokens never cost a pass of their own.
   EXPECT_EQ(session.prefills, out.model_steps);

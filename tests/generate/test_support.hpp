@@ -5,14 +5,12 @@
 // compiler: it walks a parsed value, the compiler builds automata).
 #pragma once
 
-#include <edgecloud/generate.hpp>
-
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <edgecloud/generate.hpp>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <string>
@@ -36,19 +34,126 @@ struct synthetic_vocab {
 inline synthetic_vocab make_synthetic_vocab(uint64_t seed, size_t random_tokens = 2500) {
   synthetic_vocab v;
   for (int b = 0; b < 256; ++b) v.bytes.emplace_back(1, static_cast<char>(b));
-  const char* fixed[] = {
-      "\":\"", "\"},", "\": \"", "\", \"", "{\"", "\"}", "\"]", "},{\"", "}, {\"", "\":", "\": ",
-      "\",", "\"]}", "\"}}", "}}", "]}", "[{\"", "[\"", "[[", "]]", "[]", "{}", "true", "false",
-      "null", "tr", "ue", "fal", "se", "nu", "ll", "0", "00", "000", "12", "123", "1234",
-      "99999999", "-1", "-", ".", ".5", "0.", "1.0", "e5", "E", "+", "  ", "   ", "    ", "\n",
-      "\n\n", "\t", " \n", ", ", ": ", " \"", "\"", "\\", "\\\"", "\\n", "\\u", "\\u00", "\\ud8",
-      "\\\\", "name", "\"name", "\"name\":", "\"name\": \"", "arguments", "\"arguments\": {",
-      "\"arguments\":{\"", "intent", "confidence", "\"confidence\": 0.", "safe", "reason",
-      "weather", "music", "\"weather\"", "positive", "negative", "neutral", "neg", "pos", "ative",
-      " the", "ing", "hello", " world", "你", "你好", "好", "日本", "中文", "\xe4\xbd", "\xbd\xa0",
-      "\xe4", "\xa0", "\xf0\x9f\x98", "\x80", "\xc3\xa9", "\xed\xa0\x80", "\xc0\x80", "\x01",
-      "query", "\"query\": \"", "city", "units", "celsius", "items", "id", "tags", "get_weather",
-      "search", "\"get_weather\"", "send_email", "to", "subject", "body"};
+  const char* fixed[] = {"\":\"",
+                         "\"},",
+                         "\": \"",
+                         "\", \"",
+                         "{\"",
+                         "\"}",
+                         "\"]",
+                         "},{\"",
+                         "}, {\"",
+                         "\":",
+                         "\": ",
+                         "\",",
+                         "\"]}",
+                         "\"}}",
+                         "}}",
+                         "]}",
+                         "[{\"",
+                         "[\"",
+                         "[[",
+                         "]]",
+                         "[]",
+                         "{}",
+                         "true",
+                         "false",
+                         "null",
+                         "tr",
+                         "ue",
+                         "fal",
+                         "se",
+                         "nu",
+                         "ll",
+                         "0",
+                         "00",
+                         "000",
+                         "12",
+                         "123",
+                         "1234",
+                         "99999999",
+                         "-1",
+                         "-",
+                         ".",
+                         ".5",
+                         "0.",
+                         "1.0",
+                         "e5",
+                         "E",
+                         "+",
+                         "  ",
+                         "   ",
+                         "    ",
+                         "\n",
+                         "\n\n",
+                         "\t",
+                         " \n",
+                         ", ",
+                         ": ",
+                         " \"",
+                         "\"",
+                         "\\",
+                         "\\\"",
+                         "\\n",
+                         "\\u",
+                         "\\u00",
+                         "\\ud8",
+                         "\\\\",
+                         "name",
+                         "\"name",
+                         "\"name\":",
+                         "\"name\": \"",
+                         "arguments",
+                         "\"arguments\": {",
+                         "\"arguments\":{\"",
+                         "intent",
+                         "confidence",
+                         "\"confidence\": 0.",
+                         "safe",
+                         "reason",
+                         "weather",
+                         "music",
+                         "\"weather\"",
+                         "positive",
+                         "negative",
+                         "neutral",
+                         "neg",
+                         "pos",
+                         "ative",
+                         " the",
+                         "ing",
+                         "hello",
+                         " world",
+                         "你",
+                         "你好",
+                         "好",
+                         "日本",
+                         "中文",
+                         "\xe4\xbd",
+                         "\xbd\xa0",
+                         "\xe4",
+                         "\xa0",
+                         "\xf0\x9f\x98",
+                         "\x80",
+                         "\xc3\xa9",
+                         "\xed\xa0\x80",
+                         "\xc0\x80",
+                         "\x01",
+                         "query",
+                         "\"query\": \"",
+                         "city",
+                         "units",
+                         "celsius",
+                         "items",
+                         "id",
+                         "tags",
+                         "get_weather",
+                         "search",
+                         "\"get_weather\"",
+                         "send_email",
+                         "to",
+                         "subject",
+                         "body"};
   for (const char* f : fixed) v.bytes.emplace_back(f);
   // Long tokens: runs and JSON fragments over 16 bytes (exercise the long-token trie).
   v.bytes.emplace_back(std::string(40, ' '));
@@ -60,7 +165,8 @@ inline synthetic_vocab make_synthetic_vocab(uint64_t seed, size_t random_tokens 
   // Random substrings of random JSON-ish text.
   std::mt19937_64 rng(seed);
   const std::string alphabet =
-      "abcdefghijklmnopqrstuvwxyz \"\"\"{}[]:,0123456789.-\\ntrue false null \xe4\xbd\xa0\xe5\xa5\xbd";
+      "abcdefghijklmnopqrstuvwxyz \"\"\"{}[]:,0123456789.-\\ntrue false null "
+      "\xe4\xbd\xa0\xe5\xa5\xbd";
   std::string text;
   for (int i = 0; i < 20000; ++i) text.push_back(alphabet[rng() % alphabet.size()]);
   for (size_t i = 0; i < random_tokens; ++i) {
@@ -112,16 +218,30 @@ inline std::vector<float> profile_bias(const std::vector<std::string>& vocab, pr
     const std::string& t = vocab[id];
     auto has = [&](const char* chars) { return t.find_first_of(chars) != std::string::npos; };
     switch (p) {
-      case profile::whitespace: bias[id] = has(" \n\t\r") ? 6.0f : 0.0f; break;
-      case profile::digits:
-        bias[id] = !t.empty() && t.find_first_not_of("0123456789") == std::string::npos ? 6.0f : 0.0f;
+      case profile::whitespace:
+        bias[id] = has(" \n\t\r") ? 6.0f : 0.0f;
         break;
-      case profile::quotes: bias[id] = has("\"\\") ? 6.0f : 0.0f; break;
-      case profile::never_ending: bias[id] = has("\"}]") ? -8.0f : 4.0f; break;
-      case profile::closers: bias[id] = has("\"}]") ? 6.0f : 0.0f; break;
-      case profile::long_tokens: bias[id] = 0.4f * static_cast<float>(t.size()); break;
-      case profile::specials: bias[id] = t.empty() ? 50.0f : 0.0f; break;
-      default: break;
+      case profile::digits:
+        bias[id] =
+            !t.empty() && t.find_first_not_of("0123456789") == std::string::npos ? 6.0f : 0.0f;
+        break;
+      case profile::quotes:
+        bias[id] = has("\"\\") ? 6.0f : 0.0f;
+        break;
+      case profile::never_ending:
+        bias[id] = has("\"}]") ? -8.0f : 4.0f;
+        break;
+      case profile::closers:
+        bias[id] = has("\"}]") ? 6.0f : 0.0f;
+        break;
+      case profile::long_tokens:
+        bias[id] = 0.4f * static_cast<float>(t.size());
+        break;
+      case profile::specials:
+        bias[id] = t.empty() ? 50.0f : 0.0f;
+        break;
+      default:
+        break;
     }
   }
   return bias;
@@ -170,7 +290,7 @@ class random_logits_source {
   size_t calls = 0;
 
  private:
-  const std::vector<float>& bias_;
+  std::vector<float> bias_;  // by value: callers pass temporaries
   std::vector<float> base_, logits_;
   uint64_t state_;
   profile profile_;
@@ -237,8 +357,10 @@ inline std::string validate(const nlohmann::json& v, const ojson& s, const std::
   }
   if (s.contains("type")) {
     std::vector<std::string> types;
-    if (s["type"].is_string()) types.push_back(s["type"]);
-    else for (const auto& t : s["type"]) types.push_back(t);
+    if (s["type"].is_string())
+      types.push_back(s["type"]);
+    else
+      for (const auto& t : s["type"]) types.push_back(t);
     if (std::none_of(types.begin(), types.end(), [&](auto& t) { return type_matches(v, t); }))
       return at + ": wrong type " + v.type_name();
   }

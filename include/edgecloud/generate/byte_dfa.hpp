@@ -13,13 +13,12 @@
 // Ownership: plain value type, owns its tables.
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/generate/byte_nfa.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <edgecloud/error.hpp>
+#include <edgecloud/generate/byte_nfa.hpp>
 #include <limits>
 #include <string>
 #include <unordered_map>
@@ -92,20 +91,37 @@ class byte_dfa {
     std::vector<uint32_t> cls(n), next_cls(n);
     for (size_t s = 0; s < n; ++s) cls[s] = accepting_[s] ? 1u : 0u;
     uint32_t count = 2;
-    std::vector<uint32_t> sig(n_classes_ + 1);
+    // Signatures live in one flat table; a hash map from signature hash to the first state with
+    // that signature (rows compared on a hit; a colliding different row probes the next hash).
+    const size_t width = n_classes_ + 1;
+    std::vector<uint32_t> sig(n * width);
+    std::unordered_map<uint64_t, uint32_t> first_with;
     for (size_t round = 0; round < k; ++round) {
-      std::unordered_map<std::vector<uint32_t>, uint32_t, detail::u32_vector_hash> ids;
-      ids.reserve(n * 2);
+      first_with.clear();
+      first_with.reserve(n * 2);
+      uint32_t new_count = 0;
       for (size_t s = 0; s < n; ++s) {
-        sig[0] = cls[s];
+        uint32_t* row = &sig[s * width];
+        row[0] = cls[s];
+        uint64_t h = 1469598103934665603ull ^ cls[s];
         for (size_t c = 0; c < n_classes_; ++c) {
           const int32_t t = table_[s * n_classes_ + c];
-          sig[c + 1] = t == dead ? 0xffffffffu : cls[t];
+          row[c + 1] = t == dead ? 0xffffffffu : cls[t];
+          h = (h ^ row[c + 1]) * 1099511628211ull;
         }
-        auto [it, inserted] = ids.try_emplace(sig, static_cast<uint32_t>(ids.size()));
-        next_cls[s] = it->second;
+        for (;; h = h * 0x9e3779b97f4a7c15ull + 1) {
+          auto [it, inserted] = first_with.try_emplace(h, static_cast<uint32_t>(s));
+          if (inserted) {
+            next_cls[s] = new_count++;
+            break;
+          }
+          const uint32_t* other = &sig[it->second * width];
+          if (std::equal(row, row + width, other)) {
+            next_cls[s] = next_cls[it->second];
+            break;
+          }
+        }
       }
-      const auto new_count = static_cast<uint32_t>(ids.size());
       cls.swap(next_cls);
       if (new_count == count) break;  // stable: further rounds change nothing
       count = new_count;

@@ -11,10 +11,9 @@
 // Ownership: a `constraint` owns its `byte_nfa` by value; fragments are indices into it.
 #pragma once
 
-#include <edgecloud/error.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <edgecloud/error.hpp>
 #include <string>
 #include <string_view>
 #include <utility>

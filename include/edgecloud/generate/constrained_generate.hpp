@@ -8,18 +8,17 @@
 #include <edgecloud/generate/concepts.hpp>
 #include <edgecloud/generate/token_constraint.hpp>
 #include <edgecloud/generate/token_mask.hpp>
-
 #include <string>
 #include <vector>
 
 namespace edgecloud::generate {
 
 struct generation_result {
-  std::vector<int32_t> tokens;      // emitted tokens, end token excluded
-  std::string bytes;                // their bytes: one member of the constraint's language
+  std::vector<int32_t> tokens;  // emitted tokens, end token excluded
+  std::string bytes;            // their bytes: one member of the constraint's language
   bool ended_with_end_token = false;
-  size_t model_steps = 0;           // tokens chosen from the model's logits
-  size_t forced_tokens = 0;         // tokens emitted without reading logits
+  size_t model_steps = 0;    // tokens chosen from the model's logits
+  size_t forced_tokens = 0;  // tokens emitted without reading logits
 };
 
 struct generate_options {
@@ -29,8 +28,8 @@ struct generate_options {
 // Runs until the output is complete. Throws capacity_error when `budget` cannot hold the
 // shortest valid output. Allocations happen before the loop (and on mask-cache misses).
 template <LogitsSource Source>
-generation_result constrained_generate(Source& source, token_constraint& constraint,
-                                       size_t budget, const generate_options& options = {}) {
+generation_result constrained_generate(Source& source, token_constraint& constraint, size_t budget,
+                                       const generate_options& options = {}) {
   constrained_decoder decoder(constraint, budget);
   generation_result result;
   result.tokens.reserve(budget);

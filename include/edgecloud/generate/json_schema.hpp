@@ -25,14 +25,12 @@
 // checkable per state (see token_constraint.hpp).
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/generate/byte_nfa.hpp>
-
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <edgecloud/error.hpp>
+#include <edgecloud/generate/byte_nfa.hpp>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -46,7 +44,7 @@ struct json_options {
   size_t default_max_items = 8;           // when an array schema has no maxItems
   unsigned max_integer_digits = 15;       // magnitude cap when bounds allow more (15 < 2^53)
   unsigned max_fraction_digits = 6;
-  bool space_after_separators = true;     // allow one optional ' ' after ':' and ','
+  bool space_after_separators = true;  // allow one optional ' ' after ':' and ','
 };
 
 namespace detail {
@@ -75,11 +73,22 @@ class schema_compiler {
                          ": expected an object schema (boolean schemas are not supported)");
     static const std::set<std::string, std::less<>> annotations = {
         "title", "description", "default", "examples", "$schema", "$comment", "$id"};
-    static const std::set<std::string, std::less<>> known = {
-        "type",      "properties", "required",  "additionalProperties", "items",
-        "minItems",  "maxItems",   "minLength", "maxLength",            "minimum",
-        "maximum",   "exclusiveMinimum",        "exclusiveMaximum",     "enum",
-        "const",     "anyOf"};
+    static const std::set<std::string, std::less<>> known = {"type",
+                                                             "properties",
+                                                             "required",
+                                                             "additionalProperties",
+                                                             "items",
+                                                             "minItems",
+                                                             "maxItems",
+                                                             "minLength",
+                                                             "maxLength",
+                                                             "minimum",
+                                                             "maximum",
+                                                             "exclusiveMinimum",
+                                                             "exclusiveMaximum",
+                                                             "enum",
+                                                             "const",
+                                                             "anyOf"};
     std::vector<std::string> constraining;
     for (const auto& [key, value] : s.items()) {
       if (annotations.count(key)) continue;
@@ -144,17 +153,19 @@ class schema_compiler {
       const std::string path = "/" + std::to_string(i);
       if (tool->is_object() && tool->contains("function")) tool = &(*tool)["function"];
       if (!tool->is_object() || !tool->contains("name") || !(*tool)["name"].is_string())
-        throw config_error("tool " + path + ": expected {\"name\": ..., \"parameters\": ...} "
+        throw config_error("tool " + path +
+                           ": expected {\"name\": ..., \"parameters\": ...} "
                            "or {\"type\": \"function\", \"function\": {...}}");
       const std::string name = (*tool)["name"].get<std::string>();
       if (name.empty() || !names.insert(name).second)
         throw config_error("tool " + path + ": empty or duplicate tool name \"" + name + "\"");
-      json params = tool->contains("parameters") ? (*tool)["parameters"]
-                                                 : json{{"type", "object"}, {"properties", json::object()}};
+      json params = tool->contains("parameters")
+                        ? (*tool)["parameters"]
+                        : json{{"type", "object"}, {"properties", json::object()}};
       const fragment args = schema(params, path + "/parameters");
-      options.push_back(b_.seq({b_.literal("{\"name\":"), ws(), b_.literal(json(name).dump()),
-                                b_.literal(","), ws(), b_.literal("\"arguments\":"), ws(), args,
-                                b_.literal("}")}));
+      options.push_back(
+          b_.seq({b_.literal("{\"name\":"), ws(), b_.literal(json(name).dump()), b_.literal(","),
+                  ws(), b_.literal("\"arguments\":"), ws(), args, b_.literal("}")}));
     }
     return b_.alt(options);
   }
@@ -187,8 +198,10 @@ class schema_compiler {
                        const std::string& path) {
     for (const auto& k : constraining)
       if (k != "enum" && k != "const" && k != "type")
-        throw config_error("JSON Schema at " + where(path) + ": enum/const cannot be combined "
-                           "with \"" + k + "\" (list only the allowed values)");
+        throw config_error("JSON Schema at " + where(path) +
+                           ": enum/const cannot be combined "
+                           "with \"" +
+                           k + "\" (list only the allowed values)");
     json values = json::array();
     if (s.contains("enum")) {
       if (!s["enum"].is_array() || s["enum"].empty())
@@ -207,7 +220,8 @@ class schema_compiler {
     }
     std::vector<std::string> types;
     if (s.contains("type")) {
-      if (s["type"].is_string()) types.push_back(s["type"].get<std::string>());
+      if (s["type"].is_string())
+        types.push_back(s["type"].get<std::string>());
       else if (s["type"].is_array())
         for (const auto& x : s["type"])
           if (x.is_string()) types.push_back(x.get<std::string>());
@@ -238,7 +252,8 @@ class schema_compiler {
   fragment typed(const json& s, const std::string& ty, const std::string& path) {
     if (ty == "string") {
       const size_t lo = count_keyword(s, "minLength", 0, path);
-      const size_t hi = count_keyword(s, "maxLength", std::max(lo, o_.default_max_string_length), path);
+      const size_t hi =
+          count_keyword(s, "maxLength", std::max(lo, o_.default_max_string_length), path);
       if (lo > hi) throw config_error("JSON Schema at " + where(path) + ": minLength > maxLength");
       return string_value(lo, hi);
     }
@@ -383,23 +398,26 @@ class schema_compiler {
       if (s.contains("exclusiveMaximum"))
         hi = std::min(hi, std::ceil(bound(s, "exclusiveMaximum", path)) - 1);
     }
+    // Bounds far outside the cap become just outside it: every cast below stays in range.
+    lo = std::clamp(lo, -cap - 1, cap + 1);
+    hi = std::clamp(hi, -cap - 1, cap + 1);
     const auto ilo = static_cast<int64_t>(std::ceil(std::max(lo, -cap)));
     const auto ihi = static_cast<int64_t>(std::floor(std::min(hi, cap)));
     std::vector<fragment> parts;
     auto add_signed = [&](int64_t a, int64_t b, bool with_fraction) {
       // Non-negative values: integer part in [max(a,0), b]; negative: "-" magnitude.
       if (b >= 0 && std::max<int64_t>(a, 0) <= b) {
-        fragment m = magnitude(static_cast<uint64_t>(std::max<int64_t>(a, 0)),
-                               static_cast<uint64_t>(b));
+        fragment m =
+            magnitude(static_cast<uint64_t>(std::max<int64_t>(a, 0)), static_cast<uint64_t>(b));
         parts.push_back(with_fraction ? b_.seq(m, fraction()) : m);
       }
     };
     // Integer-only values in [ilo, ihi].
     add_signed(ilo, ihi, false);
     if (ilo < 0 && std::max<int64_t>(1, -ihi) <= -ilo)
-      parts.push_back(b_.seq(b_.literal("-"),
-                             magnitude(static_cast<uint64_t>(std::max<int64_t>(1, -ihi)),
-                                       static_cast<uint64_t>(-ilo))));
+      parts.push_back(
+          b_.seq(b_.literal("-"), magnitude(static_cast<uint64_t>(std::max<int64_t>(1, -ihi)),
+                                            static_cast<uint64_t>(-ilo))));
     if (!integer) {
       // i.f with the whole [i, i+1] inside [lo, hi]: i in [ceil(lo), floor(hi) - 1].
       add_signed(static_cast<int64_t>(std::ceil(lo)), static_cast<int64_t>(std::floor(hi)) - 1,
@@ -408,9 +426,9 @@ class schema_compiler {
       const auto na = std::max<int64_t>(0, static_cast<int64_t>(std::ceil(-hi)));
       const auto nb = static_cast<int64_t>(std::floor(-lo)) - 1;
       if (nb >= na)
-        parts.push_back(b_.seq({b_.literal("-"),
-                                magnitude(static_cast<uint64_t>(na), static_cast<uint64_t>(nb)),
-                                fraction()}));
+        parts.push_back(
+            b_.seq({b_.literal("-"),
+                    magnitude(static_cast<uint64_t>(na), static_cast<uint64_t>(nb)), fraction()}));
     }
     if (parts.empty())
       throw config_error("JSON Schema at " + where(path) + ": no " +
@@ -508,7 +526,7 @@ inline constraint json_schema_constraint(const nlohmann::ordered_json& schema,
 
 // Same, from the schema's JSON text (config_error if it does not parse).
 inline constraint json_schema_constraint_from_text(std::string_view schema_text,
-                                         const json_options& options = {}) {
+                                                   const json_options& options = {}) {
   nlohmann::ordered_json schema;
   try {
     schema = nlohmann::ordered_json::parse(schema_text);

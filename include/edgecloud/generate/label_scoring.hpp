@@ -17,12 +17,11 @@
 // tokens of labels) is computed once: the cost is one logits() call per internal trie node.
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/generate/concepts.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <edgecloud/error.hpp>
+#include <edgecloud/generate/concepts.hpp>
 #include <limits>
 #include <map>
 #include <memory>
@@ -37,12 +36,12 @@ struct label_score_options {
 };
 
 struct label_scores {
-  std::vector<double> log_probs;      // log P(label | prefix), full-vocabulary softmax
-  std::vector<double> probabilities;  // normalised over the labels at the temperature
-  size_t best = 0;                    // argmax of probabilities (lowest index on ties)
-  double first_step_outside_mass = 0; // P(first token starts no label)
-  double outside_mass = 0;            // 1 - sum of P(label): mass on anything but a label
-  size_t model_steps = 0;             // logits() evaluations
+  std::vector<double> log_probs;       // log P(label | prefix), full-vocabulary softmax
+  std::vector<double> probabilities;   // normalised over the labels at the temperature
+  size_t best = 0;                     // argmax of probabilities (lowest index on ties)
+  double first_step_outside_mass = 0;  // P(first token starts no label)
+  double outside_mass = 0;             // 1 - sum of P(label): mass on anything but a label
+  size_t model_steps = 0;              // logits() evaluations
 };
 
 // log sum exp over a logit vector, in double.
@@ -104,11 +103,11 @@ template <RewindableLogitsSource Source>
 label_scores score_labels(Source& source, const std::vector<std::vector<int32_t>>& labels,
                           const label_score_options& options = {}) {
   if (labels.empty()) throw config_error("score_labels: no labels");
-  if (!(options.temperature > 0))
-    throw config_error("score_labels: temperature must be > 0");
+  if (!(options.temperature > 0)) throw config_error("score_labels: temperature must be > 0");
   detail::label_trie_node root;
   for (size_t k = 0; k < labels.size(); ++k) {
-    if (labels[k].empty()) throw config_error("score_labels: label " + std::to_string(k) + " is empty");
+    if (labels[k].empty())
+      throw config_error("score_labels: label " + std::to_string(k) + " is empty");
     detail::label_trie_node* node = &root;
     for (int32_t t : labels[k]) {
       if (node->label >= 0)
@@ -144,9 +143,9 @@ label_scores score_labels(Source& source, const std::vector<std::vector<int32_t>
       s += out.probabilities[k] = std::exp(out.log_probs[k] / options.temperature - m);
     for (auto& p : out.probabilities) p /= s;
   }
-  out.best = static_cast<size_t>(std::max_element(out.probabilities.begin(),
-                                                  out.probabilities.end()) -
-                                 out.probabilities.begin());
+  out.best =
+      static_cast<size_t>(std::max_element(out.probabilities.begin(), out.probabilities.end()) -
+                          out.probabilities.begin());
   return out;
 }
 

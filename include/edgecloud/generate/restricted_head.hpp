@@ -13,11 +13,10 @@
 // subset through kernels::matvec, any dtype); dense_f32_head is the plain float version.
 #pragma once
 
+#include <cstdint>
 #include <edgecloud/error.hpp>
 #include <edgecloud/generate/concepts.hpp>
 #include <edgecloud/generate/token_mask.hpp>
-
-#include <cstdint>
 #include <limits>
 #include <span>
 #include <string>

@@ -13,11 +13,10 @@
 // reserved up front for `capacity` tokens so the decode loop does not allocate.
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/generate/concepts.hpp>
-
 #include <concepts>
 #include <cstdint>
+#include <edgecloud/error.hpp>
+#include <edgecloud/generate/concepts.hpp>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,8 +53,8 @@ class session_logits_source {
     } else if (!valid_) {
       const size_t p = session_->size();
       if (p == 0 || p - 1 < base_)
-        throw config_error("session_logits_source: no logits for position " +
-                           std::to_string(p) + " (its last token was not appended here)");
+        throw config_error("session_logits_source: no logits for position " + std::to_string(p) +
+                           " (its last token was not appended here)");
       const int32_t token = history_[p - 1 - base_];
       session_->truncate(p - 1);
       last_ = session_->prefill(std::span<const int32_t>(&token, 1));

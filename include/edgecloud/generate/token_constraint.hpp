@@ -32,12 +32,11 @@
 // one per thread. A reference returned by allowed() stays valid until the next call to it.
 #pragma once
 
+#include <deque>
 #include <edgecloud/error.hpp>
 #include <edgecloud/generate/byte_dfa.hpp>
 #include <edgecloud/generate/token_mask.hpp>
 #include <edgecloud/generate/token_vocabulary.hpp>
-
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -65,7 +64,9 @@ class token_constraint {
   // exceeds `max_cache_bytes`.
   token_constraint(byte_dfa dfa, std::shared_ptr<const token_vocabulary> vocab,
                    int32_t end_token = no_end_token, size_t max_cache_bytes = size_t{512} << 20)
-      : dfa_(std::move(dfa)), vocab_(std::move(vocab)), end_(end_token),
+      : dfa_(std::move(dfa)),
+        vocab_(std::move(vocab)),
+        end_(end_token),
         max_cache_bytes_(max_cache_bytes) {
     if (!vocab_) throw config_error("token_constraint: no vocabulary");
     if (end_ != no_end_token &&
@@ -188,9 +189,10 @@ class token_constraint {
              vocab_->single_byte_token(static_cast<uint8_t>(b)) >= 0;
       }
       if (!ok)
-        throw config_error("token_constraint: the vocabulary lacks a single-byte token needed to "
-                           "finish outputs within the budget (byte-level vocabularies have all "
-                           "256)");
+        throw config_error(
+            "token_constraint: the vocabulary lacks a single-byte token needed to "
+            "finish outputs within the budget (byte-level vocabularies have all "
+            "256)");
     }
   }
 
@@ -284,7 +286,8 @@ class token_constraint {
     if (!dfa_.accepting(s) && dfa_.single_byte(s) >= 0) {
       std::string run;
       state t = s;
-      while (!dfa_.accepting(t) && dfa_.single_byte(t) >= 0 && run.size() < vocab_->max_token_bytes()) {
+      while (!dfa_.accepting(t) && dfa_.single_byte(t) >= 0 &&
+             run.size() < vocab_->max_token_bytes()) {
         run.push_back(static_cast<char>(dfa_.single_byte(t)));
         t = dfa_.next(t, static_cast<uint8_t>(run.back()));
       }

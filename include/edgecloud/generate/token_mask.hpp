@@ -20,8 +20,8 @@ namespace edgecloud::generate {
 
 struct token_mask {
   std::vector<uint64_t> words;
-  uint32_t count = 0;    // number of allowed ids
-  int32_t single = -1;   // the allowed id when count == 1
+  uint32_t count = 0;   // number of allowed ids
+  int32_t single = -1;  // the allowed id when count == 1
 
   token_mask() = default;
   explicit token_mask(size_t vocab_size) : words((vocab_size + 63) / 64, 0) {}

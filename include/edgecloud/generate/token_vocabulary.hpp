@@ -16,12 +16,11 @@
 // safe to share between threads and constraints (hold it in a shared_ptr).
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/generate/byte_dfa.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <edgecloud/error.hpp>
+#include <edgecloud/generate/byte_dfa.hpp>
 #include <numeric>
 #include <string>
 #include <string_view>

@@ -10,7 +10,6 @@
 #include <edgecloud/error.hpp>
 #include <edgecloud/text/byte_level.hpp>
 #include <edgecloud/text/vocab.hpp>
-
 #include <string>
 #include <vector>
 
