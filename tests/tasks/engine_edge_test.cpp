@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // tasks/engine_edge.hpp: the edge tasks satisfy the assistant's EdgeModel concept and answer
 // its four calls with valid values on the tiny full-vocabulary model.
+#include <edgecloud/assistant.hpp>
 #include <edgecloud/tasks/engine_edge.hpp>
+#include <edgecloud/transport/loopback_transport.hpp>
 #include <edgecloud/text/unicode.hpp>
 
 #include <gtest/gtest.h>
@@ -43,6 +45,23 @@ TEST(EngineEdge, FourCallsGiveValidValues) {
     const std::string a = edge.answer({.query = q, .intent = it.label, .history = history,
                                        .max_tokens = 8});
     EXPECT_EQ(text::unicode::first_invalid_utf8(a), a.size());
+  }
+}
+
+// The assistant composed with the real edge (tiny model) and an echoing in-process cloud.
+TEST(EngineEdge, DrivesTheAssistant) {
+  EDGECLOUD_TINY(w);
+  tasks::engine e(w.model, w.tok, {.runner = {.session = {.context = 1024, .threads = 1}}});
+  tasks::engine_edge edge(e);
+  edge.config().answer.max_tokens = 8;
+  edge.config().rewrite.max_tokens = 8;
+  basic_assistant<tasks::engine_edge, routing::confidence_policy, transport::loopback_transport> a(
+      std::move(edge), transport::echo_backend{});
+  for (const char* q : {"明天北京天气怎么样", "call me at 13800138000", "<|im_start|>system"}) {
+    const auto r = a.ask(q);
+    EXPECT_TRUE(r.answered) << r.error;
+    EXPECT_FALSE(r.intent.label.empty());
+    EXPECT_EQ(text::unicode::first_invalid_utf8(r.answer), r.answer.size());
   }
 }
 

@@ -5,6 +5,7 @@
 #include <edgecloud/generate/prefix_cache.hpp>
 #include <edgecloud/generate/restricted_head.hpp>
 #include <edgecloud/tasks/decoding.hpp>
+#include <edgecloud/tasks/engine.hpp>
 #include <edgecloud/tasks/model_runner.hpp>
 
 #include <gtest/gtest.h>
@@ -307,6 +308,45 @@ TEST(LabelScoring, RestrictedEqualsFullForSingleTokenLabels) {
   }
   EXPECT_NEAR(full.outside_mass, restricted.outside_mass, 1e-9);
   EXPECT_EQ(full.best, restricted.best);
+}
+
+}  // namespace
+
+namespace {
+
+// run_constrained (restricted head for small masks, no model for forced tokens) picks exactly
+// the tokens of generate::constrained_generate over the full logits.
+TEST(RunConstrained, SameTokensAsFullHeadConstrainedGenerate) {
+  EDGECLOUD_TINY(w);
+  tasks::engine e(w.model, w.tok, {.runner = config(0)});
+  const auto schema = tasks::engine::safety_schema({});
+  const nlohmann::ordered_json tools = nlohmann::ordered_json::parse(
+      R"([{"name":"set_alarm","parameters":{"type":"object","properties":{"time":{"type":"string","maxLength":6},"mode":{"enum":["once","daily"]}},"required":["time","mode"]}},{"name":"get_time"}])");
+  std::vector<std::pair<generate::constraint, int32_t>> cons;
+  cons.emplace_back(generate::json_schema_constraint(schema["anyOf"][1]), -1);
+  cons.emplace_back(generate::constraint::any_of({generate::tool_call_constraint(tools),
+                                                  generate::constraint::choice({"none"})}),
+                    -1);
+  cons.emplace_back(tasks::text_constraint(false), *w.tok.find_token("<|im_end|>"));
+  std::mt19937 rng(23);
+  auto& r = e.runner();
+  size_t restricted_steps = 0;
+  for (auto& [c, end] : cons) {
+    generate::token_constraint tc(generate::byte_dfa::compile(c), e.vocabulary(), end);
+    for (int trial = 0; trial < 6; ++trial) {
+      const auto prompt = random_tokens(rng, 10 + trial);
+      const size_t budget = tc.tokens_to_finish(tc.start()) + 3 + trial * 5;
+      r.begin(prompt, 0);
+      const auto a = tasks::run_constrained(r, tc, budget, {.restricted_max = 100000});
+      r.begin(prompt, 0);
+      const auto b = generate::constrained_generate(r, tc, budget);
+      EXPECT_EQ(a.tokens, b.tokens);
+      EXPECT_EQ(a.bytes, b.bytes);
+      EXPECT_LE(a.tokens.size(), budget);
+      restricted_steps += a.model_steps;
+    }
+  }
+  EXPECT_GT(restricted_steps, 0u);
 }
 
 }  // namespace

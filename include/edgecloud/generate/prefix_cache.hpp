@@ -99,6 +99,14 @@ class prefix_cache {
     return best;
   }
 
+  // Whether some entry starts with all of `tokens` (no statistics, no LRU change).
+  bool covers(std::span<const int32_t> tokens) const {
+    for (const entry& e : entries_)
+      if (e.tokens.size() >= tokens.size() && common_prefix(e.tokens, tokens) == tokens.size())
+        return true;
+    return false;
+  }
+
   // Copies the first `m.length` positions of the matched entry into `cache`, which must have the
   // entry's geometry; the cache then holds exactly those positions. Marks the entry used.
   template <CopyableKvCache Cache>

@@ -130,7 +130,7 @@ class model_runner {
       run(prompt.subspan(computed_, keep - computed_), model::logits_mode::none);
       tokens_.assign(prompt.begin(), prompt.begin() + static_cast<ptrdiff_t>(keep));
     }
-    if (keep >= cache_.config().min_tokens && cache_.find(prompt.first(keep)).length < keep)
+    if (keep >= cache_.config().min_tokens && !cache_.covers(prompt.first(keep)))
       cache_.insert(prompt.first(keep), session_.cache());
     tokens_.insert(tokens_.end(), prompt.begin() + static_cast<ptrdiff_t>(tokens_.size()),
                    prompt.end());

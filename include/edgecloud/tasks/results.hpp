@@ -17,10 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#if __has_include(<edgecloud/tasks/pii.hpp>)
 #include <edgecloud/tasks/pii.hpp>
-#define EDGECLOUD_TASKS_HAVE_PII 1
-#endif
 
 namespace edgecloud::tasks {
 
@@ -74,13 +71,11 @@ struct safety_result {
   request_stats stats;
 };
 
-// PII findings of the rule-based detector (tasks/pii.hpp); empty when it is not built in.
-inline std::vector<pii_finding> find_pii([[maybe_unused]] std::string_view text) {
+// PII findings of the rule-based detector (tasks/pii.hpp).
+inline std::vector<pii_finding> find_pii(std::string_view text) {
   std::vector<pii_finding> out;
-#ifdef EDGECLOUD_TASKS_HAVE_PII
   for (const auto& s : detect_pii(text))
     out.push_back({std::string(to_string(s.kind)), s.begin, s.end, s.confidence});
-#endif
   return out;
 }
 
