@@ -21,6 +21,9 @@
 // borrows a connection (httplib client) from a small pool and returns it only after a clean
 // exchange; the breaker, the stats and the jitter generator are synchronised.
 // Ownership: the transport owns its pooled clients; a call owns its request body and response.
+// The transport must outlive every call made on it (join the calling threads before destroying
+// it); the app's on_delta callback runs on the calling thread and must not call back into
+// complete() on the same call.
 #pragma once
 
 #include <edgecloud/error.hpp>
