@@ -2,19 +2,21 @@
 // Cost of the routing layer per request, none of which may eat into the edge's <100 ms budget:
 // PII scan of a typical request, one policy decision, one telemetry record, and a whole
 // assistant request (stand-in edge, in-process loopback cloud) on each route.
-#include <edgecloud/assistant.hpp>
-
 #include <benchmark/benchmark.h>
+
+#include <edgecloud/assistant.hpp>
 
 namespace {
 
 using namespace edgecloud;
 
 const std::string zh_request =
-    "你好，我叫张三，手机13812345678，想查一下寄到北京市朝阳区建国路88号3号楼2单元401室的快递为什么还没到，"
+    "你好，我叫张三，手机13812345678，想查一下寄到北京市朝阳区建国路88号3号楼2单元401室的快递为什么"
+    "还没到，"
     "订单号202311210001，邮箱zhangsan@example.com。";
 const std::string en_request =
-    "Hi, please update my shipping address to 1600 Amphitheatre Parkway, Mountain View, CA 94043 and "
+    "Hi, please update my shipping address to 1600 Amphitheatre Parkway, Mountain View, CA 94043 "
+    "and "
     "call me at +1 415 555 2671 if the card 4111 1111 1111 1111 is declined.";
 
 void BM_DetectPiiChinese(benchmark::State& state) {
@@ -43,7 +45,8 @@ BENCHMARK(BM_PolicyDecide)->Arg(1)->Arg(0);
 
 void BM_TelemetryRecord(benchmark::State& state) {
   routing::telemetry t;
-  routing::request_outcome o{routing::route::edge, routing::task_type::intent, false, "", false, "", 42.0};
+  routing::request_outcome o{
+      routing::route::edge, routing::task_type::intent, false, "", false, "", 42.0};
   for (auto _ : state) t.record(o);
 }
 BENCHMARK(BM_TelemetryRecord)->Threads(1)->Threads(2);

@@ -4,11 +4,10 @@
 // reason kept, the circuit breaker keeping requests local, and many threads at once — against
 // the in-process loopback transport and against a real OpenAI-compatible HTTP server on
 // loopback (transport/openai_server.hpp) reached through the shipped openai_transport.
-#include <edgecloud/assistant.hpp>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <edgecloud/assistant.hpp>
 #include <mutex>
 #include <thread>
 
@@ -29,7 +28,8 @@ struct recording_backend {
   };
   std::shared_ptr<state> s = std::make_shared<state>();
 
-  transport::generation_result operator()(const transport::chat_request& r, const transport::delta_sink& sink) const {
+  transport::generation_result operator()(const transport::chat_request& r,
+                                          const transport::delta_sink& sink) const {
     int now = s->inside.fetch_add(1) + 1;
     int seen = s->max_inside.load();
     while (now > seen && !s->max_inside.compare_exchange_weak(seen, now)) {
@@ -49,7 +49,8 @@ struct recording_backend {
   }
 };
 
-using loopback_assistant = basic_assistant<stand_in_edge, routing::confidence_policy, transport::loopback_transport>;
+using loopback_assistant =
+    basic_assistant<stand_in_edge, routing::confidence_policy, transport::loopback_transport>;
 
 TEST(Assistant, ConfidentDeviceIntentStaysOnTheEdge) {
   recording_backend cloud;
@@ -211,8 +212,12 @@ TEST(Assistant, ManyThreadsSerialiseTheEdgeAndRunTheCloudInParallel) {
 struct http_fixture {
   recording_backend backend;
   transport::openai_server server;
-  http_fixture() : server(transport::openai_server_config{}, transport::generate_function(backend)) { server.start(); }
-  transport::openai_transport_config transport_config(int attempts = 1, int breaker_failures = 100) const {
+  http_fixture()
+      : server(transport::openai_server_config{}, transport::generate_function(backend)) {
+    server.start();
+  }
+  transport::openai_transport_config transport_config(int attempts = 1,
+                                                      int breaker_failures = 100) const {
     transport::openai_transport_config c;
     c.base_url = server.base_url();
     c.model = "edgecloud-echo";
@@ -267,7 +272,8 @@ TEST(AssistantHttp, FailingCloudFallsBackThenTheOpenCircuitKeepsRequestsLocal) {
   EXPECT_FALSE(r.fallback);
   EXPECT_TRUE(r.degraded);
   EXPECT_EQ(r.decision.rule, "network.circuit_open");
-  EXPECT_EQ(f.server.stats().chat_completions, served_before) << "an open circuit must not reach the server";
+  EXPECT_EQ(f.server.stats().chat_completions, served_before)
+      << "an open circuit must not reach the server";
   EXPECT_EQ(a.telemetry().fallbacks_total(), 3u);
   EXPECT_EQ(a.telemetry().degraded_rules().at("network.circuit_open"), 1u);
 }

@@ -2,7 +2,8 @@
 // The assistant: one call from the host app answers a request on the device or in the cloud,
 // and never loses it.
 //
-//   basic_assistant<Edge, Policy = routing::confidence_policy, Transport = transport::openai_transport>
+//   basic_assistant<Edge, Policy = routing::confidence_policy, Transport =
+//   transport::openai_transport>
 //
 // Per request (`ask`):
 //   1. edge pre-processing, under the edge mutex: safety check, intent + confidence over the
@@ -26,18 +27,16 @@
 // place, so parts that are neither copyable nor movable are fine). Not copyable or movable.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <edgecloud/assistant/edge_model.hpp>
 #include <edgecloud/assistant/stand_in_edge.hpp>
 #include <edgecloud/routing.hpp>
 #include <edgecloud/tasks/pii.hpp>
 #include <edgecloud/transport.hpp>
-
-#include <nlohmann/json.hpp>
-
-#include <atomic>
-#include <chrono>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -50,21 +49,22 @@ namespace edgecloud {
 struct assistant_config {
   // Labels the edge classifies into; labels listed in label_tasks map to that task type, all
   // others are device intents (task "intent": answered locally when confident).
-  std::vector<std::string> intent_labels = {"weather", "alarm",     "music",     "navigation",
+  std::vector<std::string> intent_labels = {"weather",    "alarm",    "music",     "navigation",
                                             "smart_home", "chitchat", "knowledge", "reasoning"};
-  std::map<std::string, routing::task_type> label_tasks = {{"chitchat", routing::task_type::open_dialogue},
-                                                           {"knowledge", routing::task_type::knowledge},
-                                                           {"reasoning", routing::task_type::reasoning}};
+  std::map<std::string, routing::task_type> label_tasks = {
+      {"chitchat", routing::task_type::open_dialogue},
+      {"knowledge", routing::task_type::knowledge},
+      {"reasoning", routing::task_type::reasoning}};
   std::map<std::string, std::string> retrieval_hints;  // intent label → hint for the cloud
   std::string system_prompt = "You are a helpful assistant. Answer in the user's language.";
   bool check_safety = true;
-  bool always_rewrite = false;                  // else only when there is history
+  bool always_rewrite = false;  // else only when there is history
   std::string refusal = "抱歉，我不能帮助完成这个请求。Sorry, I can't help with that.";
   int edge_max_tokens = 128;
   int cloud_max_tokens = 512;
-  int expected_tokens_device_task = 32;         // expected answer length of a device intent
-  std::string cloud_model;                      // "" = the transport's default
-  nlohmann::json cloud_extra = nlohmann::json::object();  // e.g. {"chat_template_kwargs": {...}}
+  int expected_tokens_device_task = 32;  // expected answer length of a device intent
+  std::string cloud_model;               // "" = the transport's default
+  nlohmann::json cloud_extra = nlohmann::json::object();   // e.g. {"chat_template_kwargs": {...}}
   std::optional<std::chrono::milliseconds> cloud_timeout;  // overrides the transport's total
   tasks::pii_options pii;
   bool start_online = true;                     // initial set_online() state (false: edge only)
@@ -72,32 +72,32 @@ struct assistant_config {
 
 struct assistant_request {
   std::string text;
-  std::vector<turn> history;                     // earlier turns, oldest first
-  std::optional<routing::task_type> task;        // when the app knows; else from the intent label
+  std::vector<turn> history;               // earlier turns, oldest first
+  std::optional<routing::task_type> task;  // when the app knows; else from the intent label
   routing::route_override override_route = routing::route_override::none;
   std::string user_id;
   bool user_never_send = false;
-  std::string retrieval_hint;                    // overrides the configured hint
+  std::string retrieval_hint;  // overrides the configured hint
   std::optional<int> expected_output_tokens;
-  std::stop_token cancel;                        // cancels the cloud call
-  transport::delta_callback on_delta;            // stream the cloud answer (empty = no streaming)
+  std::stop_token cancel;              // cancels the cloud call
+  transport::delta_callback on_delta;  // stream the cloud answer (empty = no streaming)
 };
 
 struct assistant_response {
-  bool answered = false;           // false only when even the edge failed (see `error`)
+  bool answered = false;  // false only when even the edge failed (see `error`)
   std::string answer;
   routing::route route = routing::route::edge;  // who produced the answer
-  bool fallback = false;           // the cloud was chosen but failed; the edge answered
-  std::string fallback_reason;     // the cloud's failure, verbatim
-  bool degraded = false;           // the policy kept it local because the cloud was unavailable
-  bool redacted = false;           // PII was replaced before the request left the device
-  std::string error;               // when !answered
+  bool fallback = false;        // the cloud was chosen but failed; the edge answered
+  std::string fallback_reason;  // the cloud's failure, verbatim
+  bool degraded = false;        // the policy kept it local because the cloud was unavailable
+  bool redacted = false;        // PII was replaced before the request left the device
+  std::string error;            // when !answered
   routing::decision decision;
   edge_intent intent;
   edge_safety safety;
   std::string rewritten_query;
   std::vector<tasks::pii_span> pii;  // found in the request text (offsets into it)
-  std::string sent_text;           // the user message as sent to the cloud (empty if none)
+  std::string sent_text;             // the user message as sent to the cloud (empty if none)
   transport::call_status cloud_status = transport::call_status::ok;
   transport::token_usage cloud_usage;
   double latency_ms = 0, edge_ms = 0, cloud_ms = 0;
@@ -106,23 +106,24 @@ struct assistant_response {
 inline nlohmann::json to_json_value(const assistant_response& r) {
   nlohmann::json pii = nlohmann::json::array();
   for (const auto& p : r.pii) pii.push_back(std::string(tasks::to_string(p.kind)));
-  nlohmann::json j = {{"route", std::string(routing::to_string(r.route))},
-                      {"fallback", r.fallback},
-                      {"reason", r.fallback ? "cloud failed (" + r.fallback_reason + "); answered on the edge"
-                                            : r.decision.reason},
-                      {"rule", r.decision.rule},
-                      {"answer", r.answer},
-                      {"answered", r.answered},
-                      {"degraded", r.degraded},
-                      {"redacted", r.redacted},
-                      {"latency_ms", r.latency_ms},
-                      {"edge_ms", r.edge_ms},
-                      {"cloud_ms", r.cloud_ms},
-                      {"intent", r.intent.label},
-                      {"confidence", r.intent.confidence},
-                      {"rewritten_query", r.rewritten_query},
-                      {"pii", pii},
-                      {"decision", r.decision}};
+  nlohmann::json j = {
+      {"route", std::string(routing::to_string(r.route))},
+      {"fallback", r.fallback},
+      {"reason", r.fallback ? "cloud failed (" + r.fallback_reason + "); answered on the edge"
+                            : r.decision.reason},
+      {"rule", r.decision.rule},
+      {"answer", r.answer},
+      {"answered", r.answered},
+      {"degraded", r.degraded},
+      {"redacted", r.redacted},
+      {"latency_ms", r.latency_ms},
+      {"edge_ms", r.edge_ms},
+      {"cloud_ms", r.cloud_ms},
+      {"intent", r.intent.label},
+      {"confidence", r.intent.confidence},
+      {"rewritten_query", r.rewritten_query},
+      {"pii", pii},
+      {"decision", r.decision}};
   if (r.fallback) j["fallback_reason"] = r.fallback_reason;
   if (!r.answered) j["error"] = r.error;
   if (r.decision.target == routing::route::cloud)
@@ -133,7 +134,9 @@ inline nlohmann::json to_json_value(const assistant_response& r) {
 }
 
 // ADL form: `nlohmann::json j = response;`
-inline void to_json(nlohmann::json& j, const assistant_response& r) { j = to_json_value(r); }
+inline void to_json(nlohmann::json& j, const assistant_response& r) {
+  j = to_json_value(r);
+}
 
 template <EdgeModel Edge, routing::RoutingPolicy Policy = routing::confidence_policy,
           transport::CloudTransport Transport = transport::openai_transport>
@@ -146,8 +149,8 @@ class basic_assistant {
   // Each part constructed in place from its argument tuple (like std::pair's piecewise ctor).
   template <class... EdgeArgs, class... PolicyArgs, class... TransportArgs>
   basic_assistant(std::piecewise_construct_t, std::tuple<EdgeArgs...> edge_args,
-                  std::tuple<PolicyArgs...> policy_args, std::tuple<TransportArgs...> transport_args,
-                  assistant_config config = {})
+                  std::tuple<PolicyArgs...> policy_args,
+                  std::tuple<TransportArgs...> transport_args, assistant_config config = {})
       : config_(std::move(config)),
         edge_(std::make_from_tuple<Edge>(std::move(edge_args))),
         policy_(std::make_from_tuple<Policy>(std::move(policy_args))),
@@ -156,10 +159,10 @@ class basic_assistant {
   // The simple case: an edge, what the transport is built from (its config, or a backend for
   // the loopback transport), and optionally the policy's and the assistant's configs.
   template <class TransportArg>
-    requires std::constructible_from<Transport, TransportArg&&> &&
-             std::constructible_from<Policy, routing::policy_config>
-  basic_assistant(Edge edge, TransportArg&& transport_arg, routing::policy_config policy = {},
-                  assistant_config config = {})
+  requires std::constructible_from<Transport, TransportArg&&> &&
+      std::constructible_from<Policy, routing::policy_config>
+      basic_assistant(Edge edge, TransportArg&& transport_arg, routing::policy_config policy = {},
+                      assistant_config config = {})
       : config_(std::move(config)),
         edge_(std::move(edge)),
         policy_(std::move(policy)),
@@ -244,7 +247,8 @@ assistant_response basic_assistant<Edge, Policy, Transport>::ask(const assistant
   task = task_for(request, out.intent);
   out.pii = tasks::detect_pii(request.text, config_.pii);
   std::vector<std::vector<tasks::pii_span>> history_pii;
-  for (const turn& t : request.history) history_pii.push_back(tasks::detect_pii(t.content, config_.pii));
+  for (const turn& t : request.history)
+    history_pii.push_back(tasks::detect_pii(t.content, config_.pii));
 
   // 2. Routing decision from plain features.
   routing::request_features f;
@@ -252,13 +256,15 @@ assistant_response basic_assistant<Edge, Policy, Transport>::ask(const assistant
   f.intent_label = out.intent.label;
   f.confidence = out.safety.safe ? out.intent.confidence : out.safety.confidence;
   f.out_of_set_mass = out.safety.safe ? out.intent.out_of_set_mass : 0.0;
-  bool device_task = f.task == routing::task_type::intent || f.task == routing::task_type::tool_choice ||
+  bool device_task = f.task == routing::task_type::intent ||
+                     f.task == routing::task_type::tool_choice ||
                      f.task == routing::task_type::safety;
   f.expected_output_tokens = request.expected_output_tokens.value_or(
       device_task ? config_.expected_tokens_device_task : config_.cloud_max_tokens);
   size_t input_bytes = request.text.size() + config_.system_prompt.size();
   for (const turn& t : request.history) input_bytes += t.content.size();
-  f.estimated_input_tokens = static_cast<int>(input_bytes / 3 + 1);  // ~3 bytes a token (CJK UTF-8 / English)
+  f.estimated_input_tokens =
+      static_cast<int>(input_bytes / 3 + 1);  // ~3 bytes a token (CJK UTF-8 / English)
   int user_turns = 1;
   for (const turn& t : request.history) user_turns += t.role == "user";
   f.turn_count = user_turns;
@@ -284,10 +290,16 @@ assistant_response basic_assistant<Edge, Policy, Transport>::ask(const assistant
   cloud.max_tokens = config_.cloud_max_tokens;
   cloud.extra = config_.cloud_extra;
   cloud.stream = static_cast<bool>(request.on_delta);
-  if (!config_.system_prompt.empty()) cloud.messages.push_back({"system", config_.system_prompt, {}, {}, {}});
+  if (!config_.system_prompt.empty())
+    cloud.messages.push_back({"system", config_.system_prompt, {}, {}, {}});
   for (size_t i = 0; i < request.history.size(); ++i) {
     const turn& t = request.history[i];
-    cloud.messages.push_back({t.role, out.decision.redact ? tasks::redact(t.content, history_pii[i]) : t.content, {}, {}, {}});
+    cloud.messages.push_back(
+        {t.role,
+         out.decision.redact ? tasks::redact(t.content, history_pii[i]) : t.content,
+         {},
+         {},
+         {}});
   }
   out.redacted = out.decision.redact && out.decision.pii_found > 0;
   out.sent_text = out.decision.redact ? tasks::redact(request.text, out.pii) : request.text;
@@ -300,10 +312,12 @@ assistant_response basic_assistant<Edge, Policy, Transport>::ask(const assistant
   cloud.findings.route_reason = out.decision.rule;
   if (!request.retrieval_hint.empty()) {
     cloud.findings.retrieval_hint = request.retrieval_hint;
-  } else if (auto it = config_.retrieval_hints.find(out.intent.label); it != config_.retrieval_hints.end()) {
+  } else if (auto it = config_.retrieval_hints.find(out.intent.label);
+             it != config_.retrieval_hints.end()) {
     cloud.findings.retrieval_hint = it->second;
   }
-  if (out.decision.redact) cloud.findings.retrieval_hint = tasks::redact(cloud.findings.retrieval_hint, config_.pii);
+  if (out.decision.redact)
+    cloud.findings.retrieval_hint = tasks::redact(cloud.findings.retrieval_hint, config_.pii);
 
   transport::call_options options;
   options.cancel = request.cancel;
@@ -323,15 +337,17 @@ assistant_response basic_assistant<Edge, Policy, Transport>::ask(const assistant
   double cost = cost_of(response.usage);
   policy_.settle(out.decision, cost);
   if (response.usage.total() > 0)
-    telemetry_.record_cloud_usage(static_cast<uint64_t>(std::max<int64_t>(response.usage.prompt_tokens, 0)),
-                                  static_cast<uint64_t>(std::max<int64_t>(response.usage.completion_tokens, 0)), cost);
+    telemetry_.record_cloud_usage(
+        static_cast<uint64_t>(std::max<int64_t>(response.usage.prompt_tokens, 0)),
+        static_cast<uint64_t>(std::max<int64_t>(response.usage.completion_tokens, 0)), cost);
   if (response.ok()) {
     out.answered = true;
     out.route = routing::route::cloud;
     out.answer = response.content;
     if (out.answer.empty() && !response.tool_calls.empty()) {
       nlohmann::json calls = nlohmann::json::array();
-      for (const auto& c : response.tool_calls) calls.push_back({{"name", c.name}, {"arguments", c.arguments}});
+      for (const auto& c : response.tool_calls)
+        calls.push_back({{"name", c.name}, {"arguments", c.arguments}});
       out.answer = calls.dump();
     }
     finish(out, start, f.task);
@@ -360,7 +376,8 @@ void basic_assistant<Edge, Policy, Transport>::answer_on_edge(const assistant_re
   try {
     const auto t0 = clock::now();
     std::lock_guard lock(edge_mutex_);
-    edge_answer_request a{out.rewritten_query, out.intent.label, request.history, config_.edge_max_tokens};
+    edge_answer_request a{out.rewritten_query, out.intent.label, request.history,
+                          config_.edge_max_tokens};
     out.answer = std::string(edge_.answer(a));
     out.answered = true;
     out.edge_ms += ms_between(t0, clock::now());
@@ -372,7 +389,8 @@ void basic_assistant<Edge, Policy, Transport>::answer_on_edge(const assistant_re
 }
 
 template <EdgeModel Edge, routing::RoutingPolicy Policy, transport::CloudTransport Transport>
-void basic_assistant<Edge, Policy, Transport>::finish(assistant_response& out, clock::time_point start,
+void basic_assistant<Edge, Policy, Transport>::finish(assistant_response& out,
+                                                      clock::time_point start,
                                                       routing::task_type task) {
   out.latency_ms = ms_between(start, clock::now());
   if (!out.answered) {
@@ -383,7 +401,8 @@ void basic_assistant<Edge, Policy, Transport>::finish(assistant_response& out, c
   o.served = out.route;
   o.task = task;
   o.fallback = out.fallback;
-  o.fallback_reason = out.fallback ? std::string(transport::to_string(out.cloud_status)) : std::string();
+  o.fallback_reason =
+      out.fallback ? std::string(transport::to_string(out.cloud_status)) : std::string();
   o.degraded = out.degraded;
   o.degraded_rule = out.degraded ? out.decision.rule : std::string();
   o.latency_ms = out.latency_ms;

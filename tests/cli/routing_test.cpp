@@ -4,25 +4,26 @@
 // acceptance checks read, a failing cloud ending in a fallback, and eval/calibrate on a small
 // labeled file whose metrics were computed by hand (see tests/routing/evaluation_test.cpp).
 // Skipped when the CLI is not built (EDGECLOUD_BUILD_EXAMPLES=OFF).
-#include <edgecloud/transport.hpp>
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <edgecloud/transport.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <unistd.h>
-#include <sys/wait.h>
 
 namespace fs = std::filesystem;
 using namespace edgecloud;
 
 namespace {
 
-fs::path cli() { return fs::path(EDGECLOUD_BINARY_DIR) / "bin" / "edgecloud"; }
+fs::path cli() {
+  return fs::path(EDGECLOUD_BINARY_DIR) / "bin" / "edgecloud";
+}
 
 std::pair<int, std::string> run(const std::string& cmd) {
   std::string out;
@@ -52,7 +53,8 @@ class CliRouting : public ::testing::Test {
 TEST_F(CliRouting, RouteJsonAgainstARealServerIncludingFallback) {
   transport::openai_server server(transport::openai_server_config{}, transport::echo_backend{});
   server.start();
-  std::string base = cli().string() + " route --cloud-url " + server.base_url() + " --timeout-ms 5000 --json ";
+  std::string base =
+      cli().string() + " route --cloud-url " + server.base_url() + " --timeout-ms 5000 --json ";
 
   auto [rc, out] = run(base + "'explain the history of tea'");
   ASSERT_EQ(rc, 0) << out;
@@ -88,8 +90,12 @@ TEST_F(CliRouting, RouteJsonlReadsTextLines) {
   transport::openai_server server(transport::openai_server_config{}, transport::echo_backend{});
   server.start();
   fs::path in = dir_ / "in.jsonl";
-  std::ofstream(in) << R"({"text": "打开空调"})" << "\n" << R"({"text": "what is entropy"})" << "\n";
-  auto [rc, out] = run(cli().string() + " route --cloud-url " + server.base_url() + " --jsonl < " + in.string());
+  std::ofstream(in) << R"({"text": "打开空调"})"
+                    << "\n"
+                    << R"({"text": "what is entropy"})"
+                    << "\n";
+  auto [rc, out] =
+      run(cli().string() + " route --cloud-url " + server.base_url() + " --jsonl < " + in.string());
   ASSERT_EQ(rc, 0) << out;
   std::istringstream lines(out);
   std::string a, b;
@@ -105,17 +111,24 @@ TEST_F(CliRouting, EvalAndCalibrateOnHandComputedData) {
   {
     std::ofstream f(data);
     const double conf[] = {0.9, 0.3, 0.3, 0.6, 0.1};
-    const bool edge[] = {true, false, true, false, false}, cloud[] = {true, true, false, true, true};
+    const bool edge[] = {true, false, true, false, false},
+               cloud[] = {true, true, false, true, true};
     for (int i = 0; i < 5; ++i)
-      f << nlohmann::json{{"query", "q" + std::to_string(i)}, {"task", "intent"}, {"gold", "a"},
-                          {"edge_prediction", edge[i] ? "a" : "b"}, {"edge_confidence", conf[i]},
-                          {"cloud_correct", cloud[i]}, {"edge_latency_ms", 10}, {"cloud_latency_ms", 100}}
-                .dump()
+      f << nlohmann::json{{"query", "q" + std::to_string(i)},
+                          {"task", "intent"},
+                          {"gold", "a"},
+                          {"edge_prediction", edge[i] ? "a" : "b"},
+                          {"edge_confidence", conf[i]},
+                          {"cloud_correct", cloud[i]},
+                          {"edge_latency_ms", 10},
+                          {"cloud_latency_ms", 100}}
+               .dump()
         << "\n";
   }
   fs::path config = dir_ / "routing.json";
   std::ofstream(config) << R"({"thresholds": {"intent": 0.5}})";
-  auto [rc, out] = run(cli().string() + " eval --json --data " + data.string() + " --config " + config.string());
+  auto [rc, out] =
+      run(cli().string() + " eval --json --data " + data.string() + " --config " + config.string());
   ASSERT_EQ(rc, 0) << out;
   auto j = nlohmann::json::parse(out);
   EXPECT_NEAR(j["apgr"].get<double>(), 0.6, 1e-9);
@@ -123,8 +136,8 @@ TEST_F(CliRouting, EvalAndCalibrateOnHandComputedData) {
   EXPECT_NEAR(j["on_device_rate"].get<double>(), 0.4, 1e-9);
 
   fs::path calibrated = dir_ / "calibrated.json";
-  auto [rc2, out2] = run(cli().string() + " calibrate --json --target-cloud-rate 0.5 --data " + data.string() +
-                         " --out " + calibrated.string());
+  auto [rc2, out2] = run(cli().string() + " calibrate --json --target-cloud-rate 0.5 --data " +
+                         data.string() + " --out " + calibrated.string());
   ASSERT_EQ(rc2, 0) << out2;
   auto c = nlohmann::json::parse(out2);
   EXPECT_NEAR(c["tasks"]["intent"]["threshold"].get<double>(), 0.3, 1e-12);

@@ -4,10 +4,9 @@
 // UTF-8), and redaction must remove every byte of every span. A crash, an out-of-bounds read
 // (ASan), undefined behaviour (UBSan) or a broken invariant (abort via __builtin_trap) is a
 // finding. Seeds: tests/fuzz/corpus/pii/.
-#include <edgecloud/tasks/pii.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <edgecloud/tasks/pii.hpp>
 #include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -2,19 +2,19 @@
 // Evaluation and calibration against small examples computed by hand (the arithmetic is in the
 // comments), and properties: curve end points, bounds, monotonicity of CPT in the target,
 // temperature recovery on data drawn from a known temperature.
+#include <gtest/gtest.h>
+
 #include <edgecloud/routing/calibration.hpp>
 #include <edgecloud/routing/evaluation.hpp>
 #include <edgecloud/routing/json.hpp>
-
-#include <gtest/gtest.h>
-
 #include <random>
 
 using namespace edgecloud::routing;
 
 namespace {
 
-labeled_record rec(double conf, bool edge_right, double cloud_q, double edge_ms = 10, double cloud_ms = 100) {
+labeled_record rec(double conf, bool edge_right, double cloud_q, double edge_ms = 10,
+                   double cloud_ms = 100) {
   labeled_record r;
   r.task = task_type::intent;
   r.gold = "a";
@@ -30,14 +30,16 @@ labeled_record rec(double conf, bool edge_right, double cloud_q, double edge_ms 
 // Sorted: 0.1(e0,c1) | 0.3(e0,c1),(e1,c0) | 0.6(e0,c1) | 0.9(e1,c1)
 // Curve: (0, .4) (.2, .6) (.6, .6) (.8, .8) (1, .8)
 std::vector<labeled_record> five() {
-  return {rec(0.9, true, 1), rec(0.3, false, 1), rec(0.3, true, 0), rec(0.6, false, 1), rec(0.1, false, 1)};
+  return {rec(0.9, true, 1), rec(0.3, false, 1), rec(0.3, true, 0), rec(0.6, false, 1),
+          rec(0.1, false, 1)};
 }
 
 TEST(Evaluation, RoutingCurveByHandWithATieGroup) {
   auto rs = five();
   auto curve = routing_curve(rs);
   ASSERT_EQ(curve.size(), 5u);
-  const double fr[] = {0, 0.2, 0.6, 0.8, 1.0}, q[] = {0.4, 0.6, 0.6, 0.8, 0.8}, th[] = {0.1, 0.3, 0.6, 0.9};
+  const double fr[] = {0, 0.2, 0.6, 0.8, 1.0}, q[] = {0.4, 0.6, 0.6, 0.8, 0.8},
+               th[] = {0.1, 0.3, 0.6, 0.9};
   for (size_t i = 0; i < 5; ++i) {
     EXPECT_NEAR(curve[i].cloud_fraction, fr[i], 1e-12) << i;
     EXPECT_NEAR(curve[i].quality, q[i], 1e-12) << i;
@@ -72,9 +74,11 @@ TEST(Evaluation, CptAndApgrByHand) {
 
 TEST(Evaluation, PerfectRouterAndNoGap) {
   // conf 0.2 0.4 0.6 0.8; edge wrong only on the least confident; cloud always right.
-  std::vector<labeled_record> rs = {rec(0.2, false, 1), rec(0.4, true, 1), rec(0.6, true, 1), rec(0.8, true, 1)};
+  std::vector<labeled_record> rs = {rec(0.2, false, 1), rec(0.4, true, 1), rec(0.6, true, 1),
+                                    rec(0.8, true, 1)};
   auto curve = routing_curve(rs);
-  // CPT50: target 0.875 between (0,.75) and (.25,1): 0.125. AUC = .25·.875 + .75 = 0.96875 → APGR 0.875.
+  // CPT50: target 0.875 between (0,.75) and (.25,1): 0.125. AUC = .25·.875 + .75 = 0.96875 → APGR
+  // 0.875.
   EXPECT_NEAR(cost_to_reach(curve, 0.5), 0.125, 1e-12);
   EXPECT_NEAR(cost_to_reach(curve, 0.8), 0.2, 1e-12);
   EXPECT_NEAR(average_performance_gap_recovered(curve), 0.875, 1e-12);
@@ -86,7 +90,8 @@ TEST(Evaluation, PerfectRouterAndNoGap) {
 }
 
 TEST(Evaluation, ExpectedCalibrationErrorByHand) {
-  // Bins of width 0.1: {0.05}: |0 − 0.05|·1/4; {0.15}: |0 − 0.15|·1/4; {0.95, 0.95}: |0.5 − 0.95|·2/4.
+  // Bins of width 0.1: {0.05}: |0 − 0.05|·1/4; {0.15}: |0 − 0.15|·1/4; {0.95, 0.95}: |0.5 −
+  // 0.95|·2/4.
   std::vector<double> conf = {0.05, 0.15, 0.95, 0.95}, correct = {0, 0, 1, 0};
   EXPECT_NEAR(expected_calibration_error(conf, correct), 0.0125 + 0.0375 + 0.225, 1e-12);
   // Confidence 1.0 falls in the last bin; a perfectly calibrated set has ECE 0.
@@ -130,7 +135,8 @@ TEST(Evaluation, PropertiesOnRandomData) {
     auto curve = routing_curve(rs);
     ASSERT_EQ(curve.front().cloud_fraction, 0.0);
     ASSERT_EQ(curve.back().cloud_fraction, 1.0);
-    for (size_t i = 1; i < curve.size(); ++i) ASSERT_GT(curve[i].cloud_fraction, curve[i - 1].cloud_fraction);
+    for (size_t i = 1; i < curve.size(); ++i)
+      ASSERT_GT(curve[i].cloud_fraction, curve[i - 1].cloud_fraction);
     double prev = 0;
     for (double x : {0.2, 0.5, 0.8, 1.0}) {
       double c = cost_to_reach(curve, x);
@@ -238,7 +244,8 @@ TEST(Calibration, LabeledRecordJsonLine) {
   EXPECT_EQ(r.edge_score(), 1.0);
   EXPECT_EQ(r.cloud_quality, 1.0);
   EXPECT_EQ(*r.routed, route::edge);
-  EXPECT_THROW(nlohmann::json::parse(R"({"confidence": 0.3})").get<labeled_record>(), edgecloud::config_error);
+  EXPECT_THROW(nlohmann::json::parse(R"({"confidence": 0.3})").get<labeled_record>(),
+               edgecloud::config_error);
 }
 
 }  // namespace

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The default routing policy: every rule, its precedence, the decision record, the budget with
 // a hand-stepped clock, thread safety of reservations, and the JSON mapping of the config.
-#include <edgecloud/routing.hpp>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <edgecloud/routing.hpp>
 #include <thread>
 
 using namespace edgecloud::routing;
@@ -84,7 +83,9 @@ TEST(ConfidencePolicy, NanConfidenceNeverStaysLocal) {
 
 TEST(ConfidencePolicy, PrivacyRedactsOrKeepsLocalAndNeverSendWins) {
   request_features f = intent(0.1);
-  f.pii = {{0, 11, pii_kind::phone, 0.95}, {20, 30, pii_kind::email, 0.98}, {40, 44, pii_kind::phone, 0.3}};
+  f.pii = {{0, 11, pii_kind::phone, 0.95},
+           {20, 30, pii_kind::email, 0.98},
+           {40, 44, pii_kind::phone, 0.3}};
   confidence_policy redacting;
   auto d = redacting.decide(f);
   EXPECT_EQ(d.target, route::cloud);
@@ -190,8 +191,8 @@ TEST(ConfidencePolicy, CostCapUsesEstimateThenActualAndResetsPerWindow) {
   c.budget.usd_per_1k_output_tokens = 2.0;
   confidence_policy p(c, [&] { return now; });
   request_features f = intent(0.1);
-  f.estimated_input_tokens = 200;   // 0.2 USD
-  f.expected_output_tokens = 150;   // 0.3 USD
+  f.estimated_input_tokens = 200;  // 0.2 USD
+  f.expected_output_tokens = 150;  // 0.3 USD
   auto a = p.decide(f);
   EXPECT_EQ(a.target, route::cloud);
   EXPECT_NEAR(a.budget.estimated_cost, 0.5, 1e-12);
@@ -226,8 +227,10 @@ TEST(ConfidencePolicy, ConcurrentDecisionsNeverExceedTheCallCap) {
     threads.emplace_back([&] {
       for (int i = 0; i < 200; ++i) {
         auto d = p.decide(intent(0.1));
-        if (d.target == route::cloud) ++cloud;
-        else if (d.degraded) ++degraded;
+        if (d.target == route::cloud)
+          ++cloud;
+        else if (d.degraded)
+          ++degraded;
       }
     });
   for (auto& t : threads) t.join();
@@ -270,7 +273,8 @@ TEST(RoutingJson, ConfigRoundTripsAndRejectsTyposAndBadValues) {
   EXPECT_DOUBLE_EQ(partial.thresholds.safety, 0.99);
   EXPECT_DOUBLE_EQ(partial.thresholds.intent, 0.9);  // default kept
 
-  EXPECT_THROW(nlohmann::json::parse(R"({"threshold": {}})").get<policy_config>(), edgecloud::config_error);
+  EXPECT_THROW(nlohmann::json::parse(R"({"threshold": {}})").get<policy_config>(),
+               edgecloud::config_error);
   EXPECT_THROW(nlohmann::json::parse(R"({"thresholds": {"intnet": 0.5}})").get<policy_config>(),
                edgecloud::config_error);
   EXPECT_THROW(nlohmann::json::parse(R"({"thresholds": {"intent": "high"}})").get<policy_config>(),
@@ -281,8 +285,9 @@ TEST(RoutingJson, ConfigRoundTripsAndRejectsTyposAndBadValues) {
                edgecloud::config_error);
   EXPECT_THROW(nlohmann::json::parse(R"({"cloud_tasks": ["chitchat"]})").get<policy_config>(),
                edgecloud::config_error);
-  EXPECT_THROW(nlohmann::json::parse(R"({"budget": {"cost_window_seconds": 0}})").get<policy_config>(),
-               edgecloud::config_error);
+  EXPECT_THROW(
+      nlohmann::json::parse(R"({"budget": {"cost_window_seconds": 0}})").get<policy_config>(),
+      edgecloud::config_error);
   policy_config bad;
   bad.max_out_of_set_mass = 1.5;
   EXPECT_THROW(confidence_policy{bad}, edgecloud::config_error);

@@ -2,11 +2,10 @@
 // Telemetry: exact counters under many threads, exact small-sample percentiles (checked against
 // an independent sort), bucket percentiles within their bucket past the exact capacity, and a
 // Prometheus exposition that a strict line-by-line checker accepts.
-#include <edgecloud/routing/telemetry.hpp>
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <edgecloud/routing/telemetry.hpp>
 #include <map>
 #include <random>
 #include <regex>
@@ -35,7 +34,8 @@ TEST(LatencyHistogram, ExactPercentilesForSmallSamples) {
   EXPECT_DOUBLE_EQ(h.percentile(50), 10.5);  // (9 + 12) / 2 by hand
   EXPECT_NEAR(h.sum_ms(), 382.5, 1e-6);
   EXPECT_DOUBLE_EQ(h.max_ms(), 250);
-  // Buckets: 1.5 → (1,2], 3 → (2,5], 7/9/9 → (5,10], 12/18 → (10,20], 31/42 → (20,50], 250 → (200,500].
+  // Buckets: 1.5 → (1,2], 3 → (2,5], 7/9/9 → (5,10], 12/18 → (10,20], 31/42 → (20,50], 250 →
+  // (200,500].
   EXPECT_EQ(h.bucket(4), 1u);
   EXPECT_EQ(h.bucket(5), 1u);
   EXPECT_EQ(h.bucket(6), 3u);
@@ -113,7 +113,8 @@ void check_prometheus(const std::string& text) {
   std::string family, type;
   std::map<std::string, bool> seen_family;
   const std::regex help_re(R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$)");
-  const std::regex type_re(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
+  const std::regex type_re(
+      R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
   const std::regex sample_re(
       R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*\})? (-?[0-9.eE+-]+|\+Inf|NaN)$)");
   std::map<std::string, std::vector<std::pair<std::string, double>>> buckets;  // series → (le, v)
@@ -185,15 +186,23 @@ TEST(Telemetry, PrometheusExpositionIsValidAndCarriesTheNumbers) {
   t.record_cloud_usage(120, 80, 0.0042);
   std::string text = t.to_prometheus();
   check_prometheus(text);
-  EXPECT_NE(text.find("edgecloud_requests_total{route=\"edge\",task=\"intent\"} 2\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("edgecloud_requests_total{route=\"cloud\",task=\"knowledge\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("edgecloud_requests_total{route=\"edge\",task=\"intent\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("edgecloud_requests_total{route=\"cloud\",task=\"knowledge\"} 1\n"),
+            std::string::npos);
   EXPECT_NE(text.find("edgecloud_fallbacks_total{task=\"knowledge\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("reason=\"http \\\"503\\\"\\nretry\""), std::string::npos) << "label escaping";
+  EXPECT_NE(text.find("reason=\"http \\\"503\\\"\\nretry\""), std::string::npos)
+      << "label escaping";
   EXPECT_NE(text.find("edgecloud_degraded_total{rule=\"network.offline\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("edgecloud_request_latency_seconds_bucket{path=\"edge\",le=\"0.05\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("edgecloud_request_latency_seconds_bucket{path=\"edge\",le=\"0.1\"} 2\n"), std::string::npos);
-  EXPECT_NE(text.find("edgecloud_request_latency_seconds_count{path=\"fallback\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("edgecloud_request_latency_seconds_sum{path=\"cloud\"} 0.9\n"), std::string::npos);
+  EXPECT_NE(text.find("edgecloud_request_latency_seconds_bucket{path=\"edge\",le=\"0.05\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("edgecloud_request_latency_seconds_bucket{path=\"edge\",le=\"0.1\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("edgecloud_request_latency_seconds_count{path=\"fallback\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("edgecloud_request_latency_seconds_sum{path=\"cloud\"} 0.9\n"),
+            std::string::npos);
   EXPECT_NE(text.find("edgecloud_cloud_tokens_total{kind=\"prompt\"} 120\n"), std::string::npos);
   EXPECT_NE(text.find("edgecloud_cloud_cost_usd_total 0.0042\n"), std::string::npos);
 

@@ -2,10 +2,9 @@
 // PII detection: positives with their exact spans, negatives that look like PII but are not
 // (checksums that fail, impossible dates, prices, order numbers, versions, times), redaction,
 // and robustness on arbitrary bytes. Check digits below were computed independently (Python).
-#include <edgecloud/tasks/pii.hpp>
-
 #include <gtest/gtest.h>
 
+#include <edgecloud/tasks/pii.hpp>
 #include <random>
 #include <string>
 
@@ -39,8 +38,8 @@ TEST_P(PiiPositive, FindsExactSpan) {
   std::string all;
   for (const pii_span& s : spans)
     all += std::string(to_string(s.kind)) + ":'" + p.text.substr(s.begin, s.end - s.begin) + "' ";
-  EXPECT_TRUE(hit) << "text: " << p.text << "\nexpected " << to_string(p.kind) << ": '" << p.expected
-                   << "'\nfound: " << all;
+  EXPECT_TRUE(hit) << "text: " << p.text << "\nexpected " << to_string(p.kind) << ": '"
+                   << p.expected << "'\nfound: " << all;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -67,7 +66,8 @@ INSTANTIATE_TEST_SUITE_P(
         positive{"320106200002294562 是我的证件号", pii_kind::id_number, "320106200002294562"},
         positive{"身份证：510108198510150037", pii_kind::id_number, "510108198510150037"},
         // Emails.
-        positive{"mail me at zhang.san+test@example.com.cn!", pii_kind::email, "zhang.san+test@example.com.cn"},
+        positive{"mail me at zhang.san+test@example.com.cn!", pii_kind::email,
+                 "zhang.san+test@example.com.cn"},
         positive{"邮箱是lisi_01@qq.com谢谢", pii_kind::email, "lisi_01@qq.com"},
         positive{"<a.b@sub-domain.example.org>", pii_kind::email, "a.b@sub-domain.example.org"},
         // Bank cards (Luhn-valid).
@@ -79,21 +79,26 @@ INSTANTIATE_TEST_SUITE_P(
         // IP addresses.
         positive{"server at 192.168.1.10, port 80", pii_kind::ip_address, "192.168.1.10"},
         positive{"来自IP 8.8.8.8 的请求", pii_kind::ip_address, "8.8.8.8"},
-        positive{"host 2001:db8:85a3::8a2e:370:7334 up", pii_kind::ip_address, "2001:db8:85a3::8a2e:370:7334"},
-        positive{"fe80:0:0:0:202:b3ff:fe1e:8329", pii_kind::ip_address, "fe80:0:0:0:202:b3ff:fe1e:8329"},
+        positive{"host 2001:db8:85a3::8a2e:370:7334 up", pii_kind::ip_address,
+                 "2001:db8:85a3::8a2e:370:7334"},
+        positive{"fe80:0:0:0:202:b3ff:fe1e:8329", pii_kind::ip_address,
+                 "fe80:0:0:0:202:b3ff:fe1e:8329"},
         // Chinese addresses.
-        positive{"我住在北京市朝阳区建国路88号，快递放门口", pii_kind::address, "北京市朝阳区建国路88号"},
+        positive{"我住在北京市朝阳区建国路88号，快递放门口", pii_kind::address,
+                 "北京市朝阳区建国路88号"},
         positive{"寄到上海市浦东新区世纪大道100号3号楼2单元401室。", pii_kind::address,
                  "上海市浦东新区世纪大道100号3号楼2单元401室"},
         positive{"地址是中山路12号", pii_kind::address, "中山路12号"},
-        positive{"广东省深圳市南山区科技园南路8号", pii_kind::address, "广东省深圳市南山区科技园南路8号"},
+        positive{"广东省深圳市南山区科技园南路8号", pii_kind::address,
+                 "广东省深圳市南山区科技园南路8号"},
         positive{"阳光小区5栋1201室", pii_kind::address, "阳光小区5栋1201室"},
         positive{"南锣鼓巷十二号", pii_kind::address, "南锣鼓巷十二号"},
         // English addresses.
         positive{"I live at 221B Baker Street, London.", pii_kind::address, "221B Baker Street"},
-        positive{"Ship to 1600 Amphitheatre Parkway, Mountain View, CA 94043 please", pii_kind::address,
-                 "1600 Amphitheatre Parkway, Mountain View, CA 94043"},
-        positive{"Office: 350 Fifth Ave., Suite 3300", pii_kind::address, "350 Fifth Ave., Suite 3300"},
+        positive{"Ship to 1600 Amphitheatre Parkway, Mountain View, CA 94043 please",
+                 pii_kind::address, "1600 Amphitheatre Parkway, Mountain View, CA 94043"},
+        positive{"Office: 350 Fifth Ave., Suite 3300", pii_kind::address,
+                 "350 Fifth Ave., Suite 3300"},
         positive{"meet at 42 W 57th St tonight", pii_kind::address, "42 W 57th St"}));
 
 class PiiNegative : public ::testing::TestWithParam<std::string> {};
@@ -112,7 +117,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         // IDs with a wrong check digit, an impossible date, an unknown region.
         "身份证号110105194912310021", "11010519491231002Y", "110105194902300028",  // Feb 30
-        "990105194912310021",                                                          // region 99
+        "990105194912310021",                                                      // region 99
         "320106200102294567",  // 2001-02-29 is not a date
         // Luhn failures and non-card prefixes.
         "卡号 6222 0202 0011 2233 45", "4111 1111 1111 1112", "1234567890123456",
@@ -147,8 +152,9 @@ TEST(Pii, SpansAreSortedAndDisjointAndMixedKindsAllFound) {
   EXPECT_EQ(spans[3].kind, pii_kind::bank_card);
   EXPECT_EQ(spans[4].kind, pii_kind::address);
   EXPECT_EQ(spans[5].kind, pii_kind::ip_address);
-  EXPECT_EQ(redact(text, spans),
-            "张三，电话[PHONE]，邮箱[EMAIL]，身份证[ID]，卡号[BANK_CARD]，住[ADDRESS]，服务器[IP]。");
+  EXPECT_EQ(
+      redact(text, spans),
+      "张三，电话[PHONE]，邮箱[EMAIL]，身份证[ID]，卡号[BANK_CARD]，住[ADDRESS]，服务器[IP]。");
 }
 
 TEST(Pii, IdThatAlsoPassesLuhnIsReportedOnceAsId) {
@@ -190,7 +196,8 @@ TEST(Pii, OptionsDisableKindsAndFilterByConfidence) {
 
 TEST(Pii, RedactHandlesUnsortedOverlappingAndRejectsOutOfRange) {
   std::string text = "abcdefghij";
-  std::vector<pii_span> spans = {{6, 8, pii_kind::email, 1}, {1, 3, pii_kind::phone, 1}, {2, 5, pii_kind::ip_address, 1}};
+  std::vector<pii_span> spans = {
+      {6, 8, pii_kind::email, 1}, {1, 3, pii_kind::phone, 1}, {2, 5, pii_kind::ip_address, 1}};
   EXPECT_EQ(redact(text, spans), "a[PHONE]f[EMAIL]ij");
   std::vector<pii_span> bad = {{5, 11, pii_kind::phone, 1}};
   EXPECT_THROW(redact(text, bad), edgecloud::config_error);
@@ -198,7 +205,8 @@ TEST(Pii, RedactHandlesUnsortedOverlappingAndRejectsOutOfRange) {
 }
 
 TEST(Pii, RedactedTextHasNoPiiLeft) {
-  std::string text = "联系 +86 139 0000 1111 或 lisi@corp.example.com，地址 上海市黄浦区南京东路100号";
+  std::string text =
+      "联系 +86 139 0000 1111 或 lisi@corp.example.com，地址 上海市黄浦区南京东路100号";
   std::string r = redact(text);
   EXPECT_EQ(r.find("139"), std::string::npos);
   EXPECT_EQ(r.find("lisi"), std::string::npos);
@@ -212,9 +220,9 @@ bool is_char_boundary(std::string_view s, size_t i) {
 
 TEST(Pii, ArbitraryBytesNeverCrashAndSpansStayInBounds) {
   std::mt19937 rng(1234);
-  const std::string alphabet[] = {"1", "3", "8", "0", "X", "@", ".", ":", "-", " ", "+", "(", ")",
-                                  "号", "路", "市", "区", "a", "e", "St", "\xE4", "\xFF", "\x80",
-                                  "é", "中", "c", "m", "9", "5", "6"};
+  const std::string alphabet[] = {"1",    "3",    "8",    "0",  "X",  "@",  ".",  ":", "-", " ",
+                                  "+",    "(",    ")",    "号", "路", "市", "区", "a", "e", "St",
+                                  "\xE4", "\xFF", "\x80", "é",  "中", "c",  "m",  "9", "5", "6"};
   for (int iter = 0; iter < 3000; ++iter) {
     std::string text;
     int n = std::uniform_int_distribution<int>(0, 60)(rng);
@@ -232,8 +240,9 @@ TEST(Pii, ArbitraryBytesNeverCrashAndSpansStayInBounds) {
 
 TEST(Pii, SpansOnValidUtf8StartAndEndOnCharacterBoundaries) {
   std::mt19937 rng(99);
-  const std::string pieces[] = {"13812345678", "北京市", "朝阳区", "建国路", "88号", "，", "é",
-                                "a@b.example.com", "192.168.0.1", "😀", "单元", "3号楼", " ", "路"};
+  const std::string pieces[] = {
+      "13812345678",     "北京市",      "朝阳区", "建国路", "88号",  "，", "é",
+      "a@b.example.com", "192.168.0.1", "😀",      "单元",   "3号楼", " ",  "路"};
   for (int iter = 0; iter < 2000; ++iter) {
     std::string text;
     int n = std::uniform_int_distribution<int>(1, 12)(rng);

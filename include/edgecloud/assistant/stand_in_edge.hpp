@@ -10,12 +10,11 @@
 // Ownership: owns its tables; copyable while idle.
 #pragma once
 
-#include <edgecloud/assistant/edge_model.hpp>
-#include <edgecloud/error.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <edgecloud/assistant/edge_model.hpp>
+#include <edgecloud/error.hpp>
 #include <map>
 #include <memory>
 #include <thread>
@@ -30,7 +29,8 @@ struct stand_in_edge_config {
       {"navigation", {"导航", "怎么走", "路线", "navigate", "directions", "route to"}},
       {"smart_home", {"开灯", "关灯", "空调", "lights", "thermostat", "turn on", "turn off"}},
       {"chitchat", {"你好", "聊聊", "无聊", "hello", "how are you", "chat"}},
-      {"knowledge", {"为什么", "是什么", "介绍", "历史", "why", "what is", "explain", "history of"}},
+      {"knowledge",
+       {"为什么", "是什么", "介绍", "历史", "why", "what is", "explain", "history of"}},
       {"reasoning", {"证明", "推导", "计算", "规划", "prove", "derive", "step by step", "plan a"}},
   };
   std::vector<std::string> blocked = {"炸弹", "制造武器", "bomb", "build a weapon"};
@@ -72,7 +72,8 @@ class stand_in_edge {
       size_t at = out.find(pronoun);
       if (at != std::string::npos) {
         std::string subject = previous->content;
-        out.replace(at, pronoun.size(), std::string(pronoun.front() == ' ' ? " " : "") + "(" + subject + ")");
+        out.replace(at, pronoun.size(),
+                    std::string(pronoun.front() == ' ' ? " " : "") + "(" + subject + ")");
         break;
       }
     }

@@ -9,10 +9,9 @@
 // Ownership: owns its state; holds no reference to anything else.
 #pragma once
 
-#include <edgecloud/routing/types.hpp>
-
 #include <chrono>
 #include <deque>
+#include <edgecloud/routing/types.hpp>
 #include <functional>
 #include <mutex>
 
@@ -25,7 +24,8 @@ class cloud_budget {
 
   enum class verdict { ok, calls_per_minute, cost };
 
-  explicit cloud_budget(budget_config config = {}, clock_function now = [] { return clock::now(); })
+  explicit cloud_budget(
+      budget_config config = {}, clock_function now = [] { return clock::now(); })
       : config_(config), now_(std::move(now)), window_start_(now_()) {}
 
   // Reserves one call costing `estimated_cost`, or refuses without changing anything.

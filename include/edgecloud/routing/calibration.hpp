@@ -17,13 +17,12 @@
 // search over log T ∈ [log T_min, log T_max] finds the global minimum (to 1e-9 in log T).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <edgecloud/error.hpp>
 #include <edgecloud/routing/evaluation.hpp>
 #include <edgecloud/routing/stats.hpp>
 #include <edgecloud/routing/types.hpp>
-
-#include <algorithm>
-#include <cmath>
 #include <limits>
 #include <map>
 #include <span>
@@ -33,28 +32,33 @@ namespace edgecloud::routing {
 
 // Threshold t such that "cloud iff confidence < t" sends about `target_cloud_rate` of the
 // requests to the cloud.
-inline double threshold_for_cloud_rate(std::span<const double> confidences, double target_cloud_rate) {
+inline double threshold_for_cloud_rate(std::span<const double> confidences,
+                                       double target_cloud_rate) {
   if (confidences.empty()) throw config_error("calibration: no records to calibrate on");
   if (!(target_cloud_rate >= 0.0 && target_cloud_rate <= 1.0))
-    throw config_error("calibration: target cloud rate must be in [0, 1], got " + std::to_string(target_cloud_rate));
+    throw config_error("calibration: target cloud rate must be in [0, 1], got " +
+                       std::to_string(target_cloud_rate));
   std::vector<double> sorted(confidences.begin(), confidences.end());
   std::sort(sorted.begin(), sorted.end());
-  if (target_cloud_rate >= 1.0) return std::nextafter(sorted.back(), std::numeric_limits<double>::infinity());
+  if (target_cloud_rate >= 1.0)
+    return std::nextafter(sorted.back(), std::numeric_limits<double>::infinity());
   return quantile_sorted(sorted, target_cloud_rate);
 }
 
 struct quality_threshold {
-  double threshold = 0.0;      // cloud iff confidence < threshold
-  double cloud_rate = 0.0;     // the cloud fraction it gives on the data
-  double quality = 0.0;        // the mean quality it gives on the data
-  bool reachable = false;      // false: even all-cloud misses the target (threshold = all cloud)
+  double threshold = 0.0;   // cloud iff confidence < threshold
+  double cloud_rate = 0.0;  // the cloud fraction it gives on the data
+  double quality = 0.0;     // the mean quality it gives on the data
+  bool reachable = false;   // false: even all-cloud misses the target (threshold = all cloud)
 };
 
-inline quality_threshold threshold_for_quality(std::span<const labeled_record> records, double target_quality) {
+inline quality_threshold threshold_for_quality(std::span<const labeled_record> records,
+                                               double target_quality) {
   if (records.empty()) throw config_error("calibration: no records to calibrate on");
   std::vector<curve_point> curve = routing_curve(records);
   for (const curve_point& p : curve)
-    if (p.quality >= target_quality - 1e-12) return {p.threshold, p.cloud_fraction, p.quality, true};
+    if (p.quality >= target_quality - 1e-12)
+      return {p.threshold, p.cloud_fraction, p.quality, true};
   // Unreachable: the best the data allows is the point of highest quality.
   const curve_point* best = &curve.front();
   for (const curve_point& p : curve)
@@ -77,12 +81,13 @@ struct task_calibration {
 
 // Per-task thresholds for the tasks that have records (others keep `base`'s values). Records
 // of cloud-only task types are ignored (they have no threshold).
-inline std::map<task_type, task_calibration> calibrate_thresholds(std::span<const labeled_record> records,
-                                                                  calibration_target target,
-                                                                  task_thresholds* out = nullptr) {
+inline std::map<task_type, task_calibration> calibrate_thresholds(
+    std::span<const labeled_record> records, calibration_target target,
+    task_thresholds* out = nullptr) {
   std::map<task_type, std::vector<labeled_record>> by_task;
   for (const labeled_record& r : records) {
-    if (r.task == task_type::open_dialogue || r.task == task_type::knowledge || r.task == task_type::reasoning)
+    if (r.task == task_type::open_dialogue || r.task == task_type::knowledge ||
+        r.task == task_type::reasoning)
       continue;
     by_task[r.task].push_back(r);
   }
@@ -121,7 +126,8 @@ struct scored_example {
   size_t gold = 0;                   // index of the right label
 };
 
-inline std::vector<double> softmax_with_temperature(std::span<const double> scores, double temperature) {
+inline std::vector<double> softmax_with_temperature(std::span<const double> scores,
+                                                    double temperature) {
   if (!(temperature > 0)) throw config_error("temperature must be > 0");
   std::vector<double> p(scores.begin(), scores.end());
   if (p.empty()) return p;
@@ -133,7 +139,8 @@ inline std::vector<double> softmax_with_temperature(std::span<const double> scor
 }
 
 // Mean negative log-likelihood of the gold labels at temperature T (numerically stable).
-inline double negative_log_likelihood(std::span<const scored_example> examples, double temperature) {
+inline double negative_log_likelihood(std::span<const scored_example> examples,
+                                      double temperature) {
   double total = 0.0;
   for (const scored_example& e : examples) {
     double m = -std::numeric_limits<double>::infinity();
@@ -151,13 +158,15 @@ struct temperature_fit {
   double nll_after = 0.0;   // at the fitted T
 };
 
-inline temperature_fit fit_temperature(std::span<const scored_example> examples, double min_temperature = 0.01,
+inline temperature_fit fit_temperature(std::span<const scored_example> examples,
+                                       double min_temperature = 0.01,
                                        double max_temperature = 100.0) {
   if (examples.empty()) throw config_error("fit_temperature: no examples");
   for (const scored_example& e : examples)
     if (e.label_scores.empty() || e.gold >= e.label_scores.size())
-      throw config_error("fit_temperature: an example's gold index " + std::to_string(e.gold) + " is outside its " +
-                         std::to_string(e.label_scores.size()) + " label scores");
+      throw config_error("fit_temperature: an example's gold index " + std::to_string(e.gold) +
+                         " is outside its " + std::to_string(e.label_scores.size()) +
+                         " label scores");
   if (!(min_temperature > 0 && max_temperature > min_temperature))
     throw config_error("fit_temperature: need 0 < min_temperature < max_temperature");
   auto f = [&](double log_t) { return negative_log_likelihood(examples, std::exp(log_t)); };
@@ -185,8 +194,10 @@ inline temperature_fit fit_temperature(std::span<const scored_example> examples,
 
 // Binary form when only the top confidence p and whether the answer was right are known:
 // scores [logit(p), 0] with gold 0 if right, 1 if wrong (Platt scaling without a bias).
-inline temperature_fit fit_temperature_binary(std::span<const double> confidence, std::span<const double> correct) {
-  if (confidence.size() != correct.size()) throw config_error("fit_temperature_binary: sizes differ");
+inline temperature_fit fit_temperature_binary(std::span<const double> confidence,
+                                              std::span<const double> correct) {
+  if (confidence.size() != correct.size())
+    throw config_error("fit_temperature_binary: sizes differ");
   std::vector<scored_example> ex;
   ex.reserve(confidence.size());
   for (size_t i = 0; i < confidence.size(); ++i) {
@@ -198,7 +209,8 @@ inline temperature_fit fit_temperature_binary(std::span<const double> confidence
 
 // Per-task temperature from labeled records: the multi-class fit over label_scores where every
 // record of the task has them, else the binary fit on (edge_confidence, edge correctness).
-inline std::map<task_type, temperature_fit> fit_temperatures(std::span<const labeled_record> records) {
+inline std::map<task_type, temperature_fit> fit_temperatures(
+    std::span<const labeled_record> records) {
   std::map<task_type, std::vector<const labeled_record*>> by_task;
   for (const labeled_record& r : records) by_task[r.task].push_back(&r);
   std::map<task_type, temperature_fit> out;

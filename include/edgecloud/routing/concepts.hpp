@@ -8,9 +8,8 @@
 // Both may be called from many threads at once: a policy is thread-safe or it is not a policy.
 #pragma once
 
-#include <edgecloud/routing/types.hpp>
-
 #include <concepts>
+#include <edgecloud/routing/types.hpp>
 
 namespace edgecloud::routing {
 

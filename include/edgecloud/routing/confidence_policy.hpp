@@ -24,20 +24,20 @@
 // shared state is the budget, which locks. Ownership: owns its config and budget.
 #pragma once
 
+#include <algorithm>
+#include <cstdio>
 #include <edgecloud/routing/budget.hpp>
 #include <edgecloud/routing/concepts.hpp>
 #include <edgecloud/routing/types.hpp>
-
-#include <algorithm>
-#include <cstdio>
 #include <string>
 
 namespace edgecloud::routing {
 
 class confidence_policy {
  public:
-  explicit confidence_policy(policy_config config = {},
-                             cloud_budget::clock_function now = [] { return cloud_budget::clock::now(); })
+  explicit confidence_policy(
+      policy_config config = {},
+      cloud_budget::clock_function now = [] { return cloud_budget::clock::now(); })
       : config_((config.validate(), std::move(config))), budget_(config_.budget, std::move(now)) {}
 
   decision decide(const request_features& f) {
@@ -55,37 +55,45 @@ class confidence_policy {
       return reach_cloud(d, f);
     };
 
-    bool never_send = f.user_never_send ||
-                      (!f.user_id.empty() && std::find(config_.privacy.never_send_users.begin(),
-                                                       config_.privacy.never_send_users.end(),
-                                                       f.user_id) != config_.privacy.never_send_users.end());
-    if (never_send) return edge("privacy.never_send", "the user chose never to send requests to the cloud");
+    bool never_send =
+        f.user_never_send ||
+        (!f.user_id.empty() &&
+         std::find(config_.privacy.never_send_users.begin(), config_.privacy.never_send_users.end(),
+                   f.user_id) != config_.privacy.never_send_users.end());
+    if (never_send)
+      return edge("privacy.never_send", "the user chose never to send requests to the cloud");
     if (f.override_route == route_override::force_edge)
       return edge("override.force_edge", "the caller forced the edge");
     if (d.pii_found > 0 && config_.privacy.on_pii == pii_action::keep_local)
-      return edge("privacy.keep_local", "personal data found (" + join(d.pii_kinds) +
-                                            ") and the configuration keeps such requests on the device");
+      return edge("privacy.keep_local",
+                  "personal data found (" + join(d.pii_kinds) +
+                      ") and the configuration keeps such requests on the device");
     if (f.override_route == route_override::force_cloud)
       return cloud("override.force_cloud", "the caller forced the cloud");
-    if (std::find(config_.cloud_tasks.begin(), config_.cloud_tasks.end(), f.task) != config_.cloud_tasks.end())
+    if (std::find(config_.cloud_tasks.begin(), config_.cloud_tasks.end(), f.task) !=
+        config_.cloud_tasks.end())
       return cloud("task.cloud_task", std::string(to_string(f.task)) + " is a cloud task");
     if (d.max_edge_output_tokens > 0 && f.expected_output_tokens > d.max_edge_output_tokens)
-      return cloud("length.long_output", "expected output of " + std::to_string(f.expected_output_tokens) +
+      return cloud("length.long_output", "expected output of " +
+                                             std::to_string(f.expected_output_tokens) +
                                              " tokens exceeds the edge limit of " +
                                              std::to_string(d.max_edge_output_tokens));
     bool generative = f.task == task_type::rewrite || f.task == task_type::summary;
     if (generative && d.max_edge_turns > 0 && f.turn_count > d.max_edge_turns)
-      return cloud("dialogue.multi_turn", "turn " + std::to_string(f.turn_count) + " is past the edge limit of " +
+      return cloud("dialogue.multi_turn", "turn " + std::to_string(f.turn_count) +
+                                              " is past the edge limit of " +
                                               std::to_string(d.max_edge_turns) + " turns");
     if (f.out_of_set_mass > d.max_out_of_set_mass)
       return cloud("task.out_of_set", "the edge put " + number(f.out_of_set_mass) +
                                           " of its probability outside the labels (limit " +
                                           number(d.max_out_of_set_mass) + ")");
     if (!(f.confidence >= d.threshold))
-      return cloud("task.low_confidence", std::string(to_string(f.task)) + " confidence " + number(f.confidence) +
-                                              " is below the threshold " + number(d.threshold));
-    return edge("task.confident", std::string(to_string(f.task)) + " confidence " + number(f.confidence) +
-                                      " meets the threshold " + number(d.threshold));
+      return cloud("task.low_confidence", std::string(to_string(f.task)) + " confidence " +
+                                              number(f.confidence) + " is below the threshold " +
+                                              number(d.threshold));
+    return edge("task.confident", std::string(to_string(f.task)) + " confidence " +
+                                      number(f.confidence) + " meets the threshold " +
+                                      number(d.threshold));
   }
 
   // Reports what a cloud decision really cost (0 if the call never happened or failed before
@@ -138,14 +146,18 @@ class confidence_policy {
     };
     if (!f.network.online) return degrade("network.offline", "the device is offline");
     if (f.network.circuit_open)
-      return degrade("network.circuit_open", "the cloud circuit breaker is open after recent failures");
+      return degrade("network.circuit_open",
+                     "the cloud circuit breaker is open after recent failures");
     switch (budget_.try_reserve(d.budget.estimated_cost, d.budget)) {
       case cloud_budget::verdict::calls_per_minute:
         return degrade("budget.calls_per_minute",
-                       "the cap of " + std::to_string(d.budget.max_calls_per_minute) + " cloud calls per minute is reached");
+                       "the cap of " + std::to_string(d.budget.max_calls_per_minute) +
+                           " cloud calls per minute is reached");
       case cloud_budget::verdict::cost:
-        return degrade("budget.cost", "the cloud cost cap of $" + number(d.budget.max_cost) + " would be exceeded");
-      case cloud_budget::verdict::ok: break;
+        return degrade("budget.cost", "the cloud cost cap of $" + number(d.budget.max_cost) +
+                                          " would be exceeded");
+      case cloud_budget::verdict::ok:
+        break;
     }
     d.target = route::cloud;
     if (d.pii_found > 0 && config_.privacy.on_pii == pii_action::redact) {

@@ -22,12 +22,11 @@
 //   ECE = Σ_m |B_m|/N · | mean(correct in B_m) − mean(confidence in B_m) |.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <edgecloud/error.hpp>
 #include <edgecloud/routing/stats.hpp>
 #include <edgecloud/routing/types.hpp>
-
-#include <algorithm>
-#include <cmath>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -40,16 +39,16 @@ namespace edgecloud::routing {
 struct labeled_record {
   std::string query;
   task_type task = task_type::intent;
-  std::string gold;                      // the right label / answer key
-  std::string edge_prediction;           // what the edge answered
-  double edge_confidence = 0.0;          // the edge's confidence in it
-  std::optional<double> edge_quality;    // graded quality in [0, 1]; default: prediction == gold
-  double cloud_quality = 0.0;            // 1/0 correctness or a graded score in [0, 1]
-  double edge_latency_ms = 0.0;          // edge pre-processing (+ edge answer)
-  double cloud_latency_ms = 0.0;         // the cloud call, if made
-  std::optional<route> routed;           // the route the assistant really took, if known
-  std::vector<double> label_scores;      // optional: the edge's score per label (temperature fit)
-  std::optional<size_t> gold_index;      // optional: index of the gold label in label_scores
+  std::string gold;                    // the right label / answer key
+  std::string edge_prediction;         // what the edge answered
+  double edge_confidence = 0.0;        // the edge's confidence in it
+  std::optional<double> edge_quality;  // graded quality in [0, 1]; default: prediction == gold
+  double cloud_quality = 0.0;          // 1/0 correctness or a graded score in [0, 1]
+  double edge_latency_ms = 0.0;        // edge pre-processing (+ edge answer)
+  double cloud_latency_ms = 0.0;       // the cloud call, if made
+  std::optional<route> routed;         // the route the assistant really took, if known
+  std::vector<double> label_scores;    // optional: the edge's score per label (temperature fit)
+  std::optional<size_t> gold_index;    // optional: index of the gold label in label_scores
 
   double edge_score() const {
     return edge_quality ? *edge_quality : (edge_prediction == gold ? 1.0 : 0.0);
@@ -83,8 +82,9 @@ inline std::vector<curve_point> routing_curve(std::span<const labeled_record> re
       sum += records[order[j]].cloud_quality - records[order[j]].edge_score();
       ++j;
     }
-    double threshold = j < order.size() ? records[order[j]].edge_confidence
-                                         : std::nextafter(c, std::numeric_limits<double>::infinity());
+    double threshold = j < order.size()
+                           ? records[order[j]].edge_confidence
+                           : std::nextafter(c, std::numeric_limits<double>::infinity());
     curve.push_back({static_cast<double>(j) / n, sum / n, threshold});
     i = j;
   }
@@ -120,16 +120,17 @@ inline double average_performance_gap_recovered(std::span<const curve_point> cur
   if (!(q_cloud > q_edge)) return std::numeric_limits<double>::quiet_NaN();
   double area = 0.0;
   for (size_t i = 1; i < curve.size(); ++i)
-    area += (curve[i].cloud_fraction - curve[i - 1].cloud_fraction) * (curve[i].quality + curve[i - 1].quality) / 2.0;
+    area += (curve[i].cloud_fraction - curve[i - 1].cloud_fraction) *
+            (curve[i].quality + curve[i - 1].quality) / 2.0;
   return (area - q_edge) / (q_cloud - q_edge);
 }
 
 // ECE with `bins` equal-width bins. `correct` holds 1/0 (or graded accuracy in [0, 1]).
-inline double expected_calibration_error(std::span<const double> confidence, std::span<const double> correct,
-                                         size_t bins = 10) {
+inline double expected_calibration_error(std::span<const double> confidence,
+                                         std::span<const double> correct, size_t bins = 10) {
   if (confidence.size() != correct.size())
-    throw config_error("expected_calibration_error: " + std::to_string(confidence.size()) + " confidences but " +
-                       std::to_string(correct.size()) + " outcomes");
+    throw config_error("expected_calibration_error: " + std::to_string(confidence.size()) +
+                       " confidences but " + std::to_string(correct.size()) + " outcomes");
   if (bins == 0) throw config_error("expected_calibration_error: bins must be > 0");
   if (confidence.empty()) return std::numeric_limits<double>::quiet_NaN();
   std::vector<double> conf_sum(bins, 0.0), acc_sum(bins, 0.0);
@@ -143,21 +144,22 @@ inline double expected_calibration_error(std::span<const double> confidence, std
   }
   double ece = 0.0;
   for (size_t b = 0; b < bins; ++b)
-    if (count[b]) ece += std::abs(acc_sum[b] - conf_sum[b]) / static_cast<double>(confidence.size());
+    if (count[b])
+      ece += std::abs(acc_sum[b] - conf_sum[b]) / static_cast<double>(confidence.size());
   return ece;
 }
 
 struct evaluation_report {
   size_t records = 0;
-  double on_device_rate = 0.0;          // share answered on the edge at the operating point
-  double cloud_call_rate = 0.0;         // 1 − on_device_rate
-  double edge_accuracy = 0.0;           // mean edge quality over all records
-  double edge_accuracy_on_device = 0.0; // mean edge quality over the records kept on the edge
-  double routed_quality = 0.0;          // mean quality of the answers actually given
-  double edge_only_quality = 0.0;       // Q_edge
-  double cloud_only_quality = 0.0;      // Q_cloud
+  double on_device_rate = 0.0;           // share answered on the edge at the operating point
+  double cloud_call_rate = 0.0;          // 1 − on_device_rate
+  double edge_accuracy = 0.0;            // mean edge quality over all records
+  double edge_accuracy_on_device = 0.0;  // mean edge quality over the records kept on the edge
+  double routed_quality = 0.0;           // mean quality of the answers actually given
+  double edge_only_quality = 0.0;        // Q_edge
+  double cloud_only_quality = 0.0;       // Q_cloud
   double latency_p50_ms = 0.0, latency_p95_ms = 0.0, latency_p99_ms = 0.0;
-  double cpt50 = 0.0, cpt80 = 0.0;      // cloud fractions (0..1)
+  double cpt50 = 0.0, cpt80 = 0.0;  // cloud fractions (0..1)
   double apgr = 0.0;
   double ece = 0.0;
   std::vector<curve_point> curve;
@@ -167,13 +169,14 @@ struct evaluation_report {
 // the record says so, else the policy's task rules (cloud task, or confidence < threshold).
 inline bool routed_to_cloud(const labeled_record& r, const policy_config& config) {
   if (r.routed) return *r.routed == route::cloud;
-  if (std::find(config.cloud_tasks.begin(), config.cloud_tasks.end(), r.task) != config.cloud_tasks.end())
+  if (std::find(config.cloud_tasks.begin(), config.cloud_tasks.end(), r.task) !=
+      config.cloud_tasks.end())
     return true;
   return !(r.edge_confidence >= config.thresholds.for_task(r.task));
 }
 
-inline evaluation_report evaluate(std::span<const labeled_record> records, const policy_config& config = {},
-                                  size_t ece_bins = 10) {
+inline evaluation_report evaluate(std::span<const labeled_record> records,
+                                  const policy_config& config = {}, size_t ece_bins = 10) {
   evaluation_report rep;
   rep.records = records.size();
   if (records.empty()) return rep;

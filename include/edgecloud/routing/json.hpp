@@ -4,15 +4,13 @@
 // the wrong type are config_errors naming the key, so a typo never silently falls back.
 #pragma once
 
+#include <cmath>
 #include <edgecloud/error.hpp>
 #include <edgecloud/routing/calibration.hpp>
 #include <edgecloud/routing/evaluation.hpp>
 #include <edgecloud/routing/types.hpp>
-
-#include <nlohmann/json.hpp>
-
-#include <cmath>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace edgecloud::routing {
@@ -21,16 +19,18 @@ namespace detail::json_mapping {
 
 using nlohmann::json;
 
-inline void require_object(const json& j, const char* where, std::initializer_list<const char*> keys) {
-  if (!j.is_object()) throw config_error(std::string("routing config: ") + where + " must be a JSON object");
+inline void require_object(const json& j, const char* where,
+                           std::initializer_list<const char*> keys) {
+  if (!j.is_object())
+    throw config_error(std::string("routing config: ") + where + " must be a JSON object");
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool known = false;
     for (const char* k : keys) known = known || it.key() == k;
     if (!known) {
       std::string list;
       for (const char* k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
-      throw config_error(std::string("routing config: unknown key \"") + it.key() + "\" in " + where +
-                         " (known: " + list + ")");
+      throw config_error(std::string("routing config: unknown key \"") + it.key() + "\" in " +
+                         where + " (known: " + list + ")");
     }
   }
 }
@@ -49,30 +49,41 @@ void read(const json& j, const char* key, T& out, const char* where) {
 }  // namespace detail::json_mapping
 
 // Enums as their names.
-inline void to_json(nlohmann::json& j, task_type t) { j = std::string(to_string(t)); }
+inline void to_json(nlohmann::json& j, task_type t) {
+  j = std::string(to_string(t));
+}
 inline void from_json(const nlohmann::json& j, task_type& t) {
   if (!j.is_string()) throw config_error("routing config: a task type must be a string");
   t = parse_task_type(j.get<std::string>());
 }
-inline void to_json(nlohmann::json& j, route r) { j = std::string(to_string(r)); }
+inline void to_json(nlohmann::json& j, route r) {
+  j = std::string(to_string(r));
+}
 inline void from_json(const nlohmann::json& j, route& r) {
   if (!j.is_string()) throw config_error("routing config: a route must be a string");
   r = parse_route(j.get<std::string>());
 }
-inline void to_json(nlohmann::json& j, route_override o) { j = std::string(to_string(o)); }
+inline void to_json(nlohmann::json& j, route_override o) {
+  j = std::string(to_string(o));
+}
 inline void from_json(const nlohmann::json& j, route_override& o) {
   if (!j.is_string()) throw config_error("routing config: an override must be a string");
   o = parse_route_override(j.get<std::string>());
 }
-inline void to_json(nlohmann::json& j, pii_action a) { j = std::string(to_string(a)); }
+inline void to_json(nlohmann::json& j, pii_action a) {
+  j = std::string(to_string(a));
+}
 inline void from_json(const nlohmann::json& j, pii_action& a) {
   if (!j.is_string()) throw config_error("routing config: privacy.on_pii must be a string");
   a = parse_pii_action(j.get<std::string>());
 }
 
 inline void to_json(nlohmann::json& j, const task_thresholds& t) {
-  j = {{"intent", t.intent}, {"tool_choice", t.tool_choice}, {"safety", t.safety},
-       {"rewrite", t.rewrite}, {"summary", t.summary}};
+  j = {{"intent", t.intent},
+       {"tool_choice", t.tool_choice},
+       {"safety", t.safety},
+       {"rewrite", t.rewrite},
+       {"summary", t.summary}};
 }
 inline void from_json(const nlohmann::json& j, task_thresholds& t) {
   using namespace detail::json_mapping;
@@ -85,7 +96,8 @@ inline void from_json(const nlohmann::json& j, task_thresholds& t) {
 }
 
 inline void to_json(nlohmann::json& j, const privacy_config& p) {
-  j = {{"on_pii", p.on_pii}, {"min_pii_confidence", p.min_pii_confidence},
+  j = {{"on_pii", p.on_pii},
+       {"min_pii_confidence", p.min_pii_confidence},
        {"never_send_users", p.never_send_users}};
 }
 inline void from_json(const nlohmann::json& j, privacy_config& p) {
@@ -115,8 +127,9 @@ inline void to_json(nlohmann::json& j, const budget_config& b) {
 }
 inline void from_json(const nlohmann::json& j, budget_config& b) {
   using namespace detail::json_mapping;
-  require_object(j, "budget", {"max_cloud_calls_per_minute", "max_cost", "cost_window_seconds",
-                               "usd_per_1k_input_tokens", "usd_per_1k_output_tokens"});
+  require_object(j, "budget",
+                 {"max_cloud_calls_per_minute", "max_cost", "cost_window_seconds",
+                  "usd_per_1k_input_tokens", "usd_per_1k_output_tokens"});
   read(j, "max_cloud_calls_per_minute", b.max_cloud_calls_per_minute, "budget");
   read(j, "max_cost", b.max_cost, "budget");
   read(j, "cost_window_seconds", b.cost_window_seconds, "budget");
@@ -125,15 +138,16 @@ inline void from_json(const nlohmann::json& j, budget_config& b) {
 }
 
 inline void to_json(nlohmann::json& j, const policy_config& c) {
-  j = {{"thresholds", c.thresholds}, {"max_out_of_set_mass", c.max_out_of_set_mass},
-       {"cloud_tasks", c.cloud_tasks}, {"length", c.length}, {"privacy", c.privacy},
-       {"budget", c.budget}};
+  j = {{"thresholds", c.thresholds},   {"max_out_of_set_mass", c.max_out_of_set_mass},
+       {"cloud_tasks", c.cloud_tasks}, {"length", c.length},
+       {"privacy", c.privacy},         {"budget", c.budget}};
 }
 // Reads a config and validates it (config_error on the first problem).
 inline void from_json(const nlohmann::json& j, policy_config& c) {
   using namespace detail::json_mapping;
-  require_object(j, "the routing config",
-                 {"thresholds", "max_out_of_set_mass", "cloud_tasks", "length", "privacy", "budget"});
+  require_object(
+      j, "the routing config",
+      {"thresholds", "max_out_of_set_mass", "cloud_tasks", "length", "privacy", "budget"});
   read(j, "thresholds", c.thresholds, "config");
   read(j, "max_out_of_set_mass", c.max_out_of_set_mass, "config");
   read(j, "cloud_tasks", c.cloud_tasks, "config");
@@ -185,16 +199,17 @@ inline void to_json(nlohmann::json& j, const decision& d) {
 
 // A labeled record, one JSON object per line of `edgecloud eval --data`:
 //   {"query": "...", "task": "intent", "gold": "weather", "edge_prediction": "weather",
-//    "edge_confidence": 0.93, "cloud_correct": true, "edge_latency_ms": 41, "cloud_latency_ms": 900}
+//    "edge_confidence": 0.93, "cloud_correct": true, "edge_latency_ms": 41, "cloud_latency_ms":
+//    900}
 // "text" is accepted for "query"; "cloud_quality" (graded, [0, 1]) for "cloud_correct";
 // "edge_quality" overrides prediction == gold; "route" records what the assistant did;
 // "label_scores" + "gold_index" (the edge's score per label) feed the temperature fit.
 inline void from_json(const nlohmann::json& j, labeled_record& r) {
   using namespace detail::json_mapping;
   require_object(j, "a labeled record",
-                 {"query", "text", "task", "gold", "edge_prediction", "edge_confidence", "edge_quality",
-                  "cloud_quality", "cloud_correct", "edge_latency_ms", "cloud_latency_ms", "route", "id",
-                  "label_scores", "gold_index"});
+                 {"query", "text", "task", "gold", "edge_prediction", "edge_confidence",
+                  "edge_quality", "cloud_quality", "cloud_correct", "edge_latency_ms",
+                  "cloud_latency_ms", "route", "id", "label_scores", "gold_index"});
   read(j, "text", r.query, "record");
   read(j, "query", r.query, "record");
   read(j, "task", r.task, "record");
@@ -219,7 +234,8 @@ inline void from_json(const nlohmann::json& j, labeled_record& r) {
     size_t g = 0;
     read(j, "gold_index", g, "record");
     if (g >= r.label_scores.size())
-      throw config_error("routing config: record.gold_index " + std::to_string(g) + " is outside label_scores");
+      throw config_error("routing config: record.gold_index " + std::to_string(g) +
+                         " is outside label_scores");
     r.gold_index = g;
   }
   if (j.contains("route")) {
@@ -231,14 +247,17 @@ inline void from_json(const nlohmann::json& j, labeled_record& r) {
 
 namespace detail::json_mapping {
 // NaN (an undefined metric) is written as null, as JSON has no NaN.
-inline nlohmann::json number_or_null(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
+inline nlohmann::json number_or_null(double v) {
+  return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v);
+}
 }  // namespace detail::json_mapping
 
 inline void to_json(nlohmann::json& j, const evaluation_report& r) {
   using detail::json_mapping::number_or_null;
   nlohmann::json curve = nlohmann::json::array();
   for (const curve_point& p : r.curve)
-    curve.push_back({{"cloud_fraction", p.cloud_fraction}, {"quality", p.quality}, {"threshold", p.threshold}});
+    curve.push_back(
+        {{"cloud_fraction", p.cloud_fraction}, {"quality", p.quality}, {"threshold", p.threshold}});
   j = {{"records", r.records},
        {"on_device_rate", r.on_device_rate},
        {"cloud_call_rate", r.cloud_call_rate},
@@ -247,8 +266,10 @@ inline void to_json(nlohmann::json& j, const evaluation_report& r) {
        {"routed_quality", r.routed_quality},
        {"edge_only_quality", r.edge_only_quality},
        {"cloud_only_quality", r.cloud_only_quality},
-       {"latency_ms", {{"p50", number_or_null(r.latency_p50_ms)}, {"p95", number_or_null(r.latency_p95_ms)},
-                       {"p99", number_or_null(r.latency_p99_ms)}}},
+       {"latency_ms",
+        {{"p50", number_or_null(r.latency_p50_ms)},
+         {"p95", number_or_null(r.latency_p95_ms)},
+         {"p99", number_or_null(r.latency_p99_ms)}}},
        {"cpt50_cloud_fraction", number_or_null(r.cpt50)},
        {"cpt80_cloud_fraction", number_or_null(r.cpt80)},
        {"apgr", number_or_null(r.apgr)},
@@ -257,8 +278,11 @@ inline void to_json(nlohmann::json& j, const evaluation_report& r) {
 }
 
 inline void to_json(nlohmann::json& j, const task_calibration& c) {
-  j = {{"records", c.records}, {"threshold", c.threshold}, {"cloud_rate", c.cloud_rate},
-       {"quality", c.quality}, {"reachable", c.reachable}};
+  j = {{"records", c.records},
+       {"threshold", c.threshold},
+       {"cloud_rate", c.cloud_rate},
+       {"quality", c.quality},
+       {"reachable", c.reachable}};
 }
 
 inline void to_json(nlohmann::json& j, const temperature_fit& t) {

@@ -6,10 +6,9 @@
 // over the sorted sample x[0..n). Empty input gives NaN.
 #pragma once
 
-#include <edgecloud/error.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <edgecloud/error.hpp>
 #include <limits>
 #include <span>
 #include <string>
@@ -20,7 +19,8 @@ namespace edgecloud::routing {
 // q in [0, 1]; `sorted` ascending.
 inline double quantile_sorted(std::span<const double> sorted, double q) {
   if (sorted.empty()) return std::numeric_limits<double>::quiet_NaN();
-  if (!(q >= 0.0 && q <= 1.0)) throw config_error("quantile: q must be in [0, 1], got " + std::to_string(q));
+  if (!(q >= 0.0 && q <= 1.0))
+    throw config_error("quantile: q must be in [0, 1], got " + std::to_string(q));
   double h = (static_cast<double>(sorted.size()) - 1.0) * q;
   size_t lo = static_cast<size_t>(std::floor(h));
   size_t hi = std::min(lo + 1, sorted.size() - 1);
@@ -33,6 +33,8 @@ inline double quantile(std::vector<double> values, double q) {
 }
 
 // p in [0, 100].
-inline double percentile(std::vector<double> values, double p) { return quantile(std::move(values), p / 100.0); }
+inline double percentile(std::vector<double> values, double p) {
+  return quantile(std::move(values), p / 100.0);
+}
 
 }  // namespace edgecloud::routing

@@ -6,11 +6,10 @@
 // All are value types that own their strings; JSON mapping lives in routing/json.hpp.
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/tasks/pii.hpp>
-
 #include <array>
 #include <cstdint>
+#include <edgecloud/error.hpp>
+#include <edgecloud/tasks/pii.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,9 +30,8 @@ enum class task_type : uint8_t {
 };
 inline constexpr size_t task_count = 8;
 inline constexpr std::array<task_type, task_count> all_tasks = {
-    task_type::intent,        task_type::tool_choice, task_type::safety,
-    task_type::rewrite,       task_type::summary,     task_type::open_dialogue,
-    task_type::knowledge,     task_type::reasoning};
+    task_type::intent,  task_type::tool_choice,   task_type::safety,    task_type::rewrite,
+    task_type::summary, task_type::open_dialogue, task_type::knowledge, task_type::reasoning};
 
 enum class route : uint8_t { edge, cloud };
 enum class route_override : uint8_t { none, force_edge, force_cloud };
@@ -42,20 +40,32 @@ enum class pii_action : uint8_t { redact, keep_local };
 
 inline constexpr std::string_view to_string(task_type t) {
   switch (t) {
-    case task_type::intent: return "intent";
-    case task_type::tool_choice: return "tool_choice";
-    case task_type::safety: return "safety";
-    case task_type::rewrite: return "rewrite";
-    case task_type::summary: return "summary";
-    case task_type::open_dialogue: return "open_dialogue";
-    case task_type::knowledge: return "knowledge";
-    case task_type::reasoning: return "reasoning";
+    case task_type::intent:
+      return "intent";
+    case task_type::tool_choice:
+      return "tool_choice";
+    case task_type::safety:
+      return "safety";
+    case task_type::rewrite:
+      return "rewrite";
+    case task_type::summary:
+      return "summary";
+    case task_type::open_dialogue:
+      return "open_dialogue";
+    case task_type::knowledge:
+      return "knowledge";
+    case task_type::reasoning:
+      return "reasoning";
   }
   return "unknown";
 }
-inline constexpr std::string_view to_string(route r) { return r == route::edge ? "edge" : "cloud"; }
+inline constexpr std::string_view to_string(route r) {
+  return r == route::edge ? "edge" : "cloud";
+}
 inline constexpr std::string_view to_string(route_override o) {
-  return o == route_override::none ? "none" : o == route_override::force_edge ? "force_edge" : "force_cloud";
+  return o == route_override::none         ? "none"
+         : o == route_override::force_edge ? "force_edge"
+                                           : "force_cloud";
 }
 inline constexpr std::string_view to_string(pii_action a) {
   return a == pii_action::redact ? "redact" : "keep_local";
@@ -77,12 +87,14 @@ inline route_override parse_route_override(std::string_view s) {
   if (s == "none") return route_override::none;
   if (s == "force_edge") return route_override::force_edge;
   if (s == "force_cloud") return route_override::force_cloud;
-  throw config_error("unknown override \"" + std::string(s) + "\" (expected none, force_edge or force_cloud)");
+  throw config_error("unknown override \"" + std::string(s) +
+                     "\" (expected none, force_edge or force_cloud)");
 }
 inline pii_action parse_pii_action(std::string_view s) {
   if (s == "redact") return pii_action::redact;
   if (s == "keep_local") return pii_action::keep_local;
-  throw config_error("unknown PII action \"" + std::string(s) + "\" (expected redact or keep_local)");
+  throw config_error("unknown PII action \"" + std::string(s) +
+                     "\" (expected redact or keep_local)");
 }
 
 struct network_state {
@@ -93,17 +105,17 @@ struct network_state {
 // Everything the policy may look at. Filled by the assistant from edge task results.
 struct request_features {
   task_type task = task_type::open_dialogue;
-  std::string intent_label;             // the edge's label, if it classified the request
-  double confidence = 0.0;              // the edge's (calibrated) confidence in its answer
-  double out_of_set_mass = 0.0;         // probability the edge put outside the allowed labels
-  int expected_output_tokens = 0;       // how long the answer is expected to be
-  int estimated_input_tokens = 0;       // prompt size if sent to the cloud (for the cost estimate)
-  int turn_count = 1;                   // turns in the conversation so far, this one included
-  std::vector<tasks::pii_span> pii;     // what the PII scan found in the request
+  std::string intent_label;          // the edge's label, if it classified the request
+  double confidence = 0.0;           // the edge's (calibrated) confidence in its answer
+  double out_of_set_mass = 0.0;      // probability the edge put outside the allowed labels
+  int expected_output_tokens = 0;    // how long the answer is expected to be
+  int estimated_input_tokens = 0;    // prompt size if sent to the cloud (for the cost estimate)
+  int turn_count = 1;                // turns in the conversation so far, this one included
+  std::vector<tasks::pii_span> pii;  // what the PII scan found in the request
   network_state network;
   route_override override_route = route_override::none;
-  std::string user_id;                  // matched against privacy.never_send_users
-  bool user_never_send = false;         // the user's own "never send to the cloud" switch
+  std::string user_id;           // matched against privacy.never_send_users
+  bool user_never_send = false;  // the user's own "never send to the cloud" switch
 };
 
 // --- Configuration of the default policy (defaults are the design's).
@@ -117,29 +129,40 @@ struct task_thresholds {
 
   double for_task(task_type t) const {
     switch (t) {
-      case task_type::intent: return intent;
-      case task_type::tool_choice: return tool_choice;
-      case task_type::safety: return safety;
-      case task_type::rewrite: return rewrite;
-      case task_type::summary: return summary;
-      default: return 1.0;  // generative tasks: no confidence is enough (see cloud_tasks)
+      case task_type::intent:
+        return intent;
+      case task_type::tool_choice:
+        return tool_choice;
+      case task_type::safety:
+        return safety;
+      case task_type::rewrite:
+        return rewrite;
+      case task_type::summary:
+        return summary;
+      default:
+        return 1.0;  // generative tasks: no confidence is enough (see cloud_tasks)
     }
   }
   double& for_task_mut(task_type t) {
     switch (t) {
-      case task_type::intent: return intent;
-      case task_type::tool_choice: return tool_choice;
-      case task_type::safety: return safety;
-      case task_type::rewrite: return rewrite;
-      default: return summary;
+      case task_type::intent:
+        return intent;
+      case task_type::tool_choice:
+        return tool_choice;
+      case task_type::safety:
+        return safety;
+      case task_type::rewrite:
+        return rewrite;
+      default:
+        return summary;
     }
   }
 };
 
 struct privacy_config {
   pii_action on_pii = pii_action::redact;
-  double min_pii_confidence = 0.5;             // findings below this do not count
-  std::vector<std::string> never_send_users;   // users whose requests never leave the device
+  double min_pii_confidence = 0.5;            // findings below this do not count
+  std::vector<std::string> never_send_users;  // users whose requests never leave the device
 };
 
 struct length_config {
@@ -191,19 +214,20 @@ struct policy_config {
     if (budget.max_cloud_calls_per_minute < 0 || budget.max_cost < 0 ||
         !(budget.cost_window_seconds > 0) || budget.usd_per_1k_input_tokens < 0 ||
         budget.usd_per_1k_output_tokens < 0)
-      throw config_error("routing config: budget caps and prices must be >= 0 and the cost "
-                         "window > 0 seconds");
+      throw config_error(
+          "routing config: budget caps and prices must be >= 0 and the cost "
+          "window > 0 seconds");
   }
 };
 
 // --- The record of one decision.
 struct budget_state {
-  int calls_last_minute = 0;       // cloud calls reserved in the last 60 s (this one included)
-  int max_calls_per_minute = 0;    // 0 = unlimited
-  double cost_in_window = 0.0;     // USD reserved or spent in the current cost window
-  double max_cost = 0.0;           // 0 = unlimited
-  double estimated_cost = 0.0;     // this request's estimate
-  bool reserved = false;           // this decision holds a reservation (settle it)
+  int calls_last_minute = 0;     // cloud calls reserved in the last 60 s (this one included)
+  int max_calls_per_minute = 0;  // 0 = unlimited
+  double cost_in_window = 0.0;   // USD reserved or spent in the current cost window
+  double max_cost = 0.0;         // 0 = unlimited
+  double estimated_cost = 0.0;   // this request's estimate
+  bool reserved = false;         // this decision holds a reservation (settle it)
 };
 
 struct decision {

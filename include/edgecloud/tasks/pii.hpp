@@ -17,12 +17,11 @@
 // no reference to the text. `redact` returns a new string.
 #pragma once
 
-#include <edgecloud/error.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <edgecloud/error.hpp>
 #include <initializer_list>
 #include <span>
 #include <string>
@@ -33,18 +32,24 @@ namespace edgecloud::tasks {
 
 enum class pii_kind : uint8_t { phone, id_number, email, bank_card, address, ip_address };
 
-inline constexpr std::array<pii_kind, 6> all_pii_kinds = {
-    pii_kind::phone,     pii_kind::id_number, pii_kind::email,
-    pii_kind::bank_card, pii_kind::address,   pii_kind::ip_address};
+inline constexpr std::array<pii_kind, 6> all_pii_kinds = {pii_kind::phone,   pii_kind::id_number,
+                                                          pii_kind::email,   pii_kind::bank_card,
+                                                          pii_kind::address, pii_kind::ip_address};
 
 inline constexpr std::string_view to_string(pii_kind k) {
   switch (k) {
-    case pii_kind::phone: return "phone";
-    case pii_kind::id_number: return "id_number";
-    case pii_kind::email: return "email";
-    case pii_kind::bank_card: return "bank_card";
-    case pii_kind::address: return "address";
-    case pii_kind::ip_address: return "ip_address";
+    case pii_kind::phone:
+      return "phone";
+    case pii_kind::id_number:
+      return "id_number";
+    case pii_kind::email:
+      return "email";
+    case pii_kind::bank_card:
+      return "bank_card";
+    case pii_kind::address:
+      return "address";
+    case pii_kind::ip_address:
+      return "ip_address";
   }
   return "unknown";
 }
@@ -52,12 +57,18 @@ inline constexpr std::string_view to_string(pii_kind k) {
 // The placeholder `redact` writes in place of a span of this kind.
 inline constexpr std::string_view placeholder(pii_kind k) {
   switch (k) {
-    case pii_kind::phone: return "[PHONE]";
-    case pii_kind::id_number: return "[ID]";
-    case pii_kind::email: return "[EMAIL]";
-    case pii_kind::bank_card: return "[BANK_CARD]";
-    case pii_kind::address: return "[ADDRESS]";
-    case pii_kind::ip_address: return "[IP]";
+    case pii_kind::phone:
+      return "[PHONE]";
+    case pii_kind::id_number:
+      return "[ID]";
+    case pii_kind::email:
+      return "[EMAIL]";
+    case pii_kind::bank_card:
+      return "[BANK_CARD]";
+    case pii_kind::address:
+      return "[ADDRESS]";
+    case pii_kind::ip_address:
+      return "[IP]";
   }
   return "[PII]";
 }
@@ -83,18 +94,27 @@ struct pii_options {
 
 namespace detail::pii {
 
-inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-inline bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-inline bool is_alnum(unsigned char c) { return is_digit(c) || is_alpha(c); }
+inline bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+inline bool is_alpha(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+inline bool is_alnum(unsigned char c) {
+  return is_digit(c) || is_alpha(c);
+}
 inline bool is_hex(unsigned char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-// Byte at i, or 0 past either end: lets the scanners look around without bounds checks of their own.
+// Byte at i, or 0 past either end: lets the scanners look around without bounds checks of their
+// own.
 inline unsigned char at(std::string_view s, size_t i) {
   return i < s.size() ? static_cast<unsigned char>(s[i]) : 0;
 }
-inline unsigned char before(std::string_view s, size_t i) { return i == 0 ? 0 : at(s, i - 1); }
+inline unsigned char before(std::string_view s, size_t i) {
+  return i == 0 ? 0 : at(s, i - 1);
+}
 
 // Decodes one UTF-8 character at i. Invalid or truncated sequences decode as U+FFFD of length 1,
 // so the caller always advances and never reads past the end.
@@ -141,15 +161,24 @@ inline bool valid_region_prefix(int two_digits) {
   // Province-level codes of GB/T 2260 (11..15, 21..23, 31..37, 41..46, 50..54, 61..65, 71, 81..83).
   int a = two_digits / 10, b = two_digits % 10;
   switch (a) {
-    case 1: return b >= 1 && b <= 5;
-    case 2: return b >= 1 && b <= 3;
-    case 3: return b >= 1 && b <= 7;
-    case 4: return b >= 1 && b <= 6;
-    case 5: return b <= 4;
-    case 6: return b >= 1 && b <= 5;
-    case 7: return b == 1;
-    case 8: return b >= 1 && b <= 3;
-    default: return false;
+    case 1:
+      return b >= 1 && b <= 5;
+    case 2:
+      return b >= 1 && b <= 3;
+    case 3:
+      return b >= 1 && b <= 7;
+    case 4:
+      return b >= 1 && b <= 6;
+    case 5:
+      return b <= 4;
+    case 6:
+      return b >= 1 && b <= 5;
+    case 7:
+      return b == 1;
+    case 8:
+      return b >= 1 && b <= 3;
+    default:
+      return false;
   }
 }
 inline char id_check_character(std::string_view first17) {

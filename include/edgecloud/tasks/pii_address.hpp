@@ -45,9 +45,9 @@ inline bool is_name_stop(char32_t c) {
 // Everyday two-character words that end in a road suffix character.
 inline bool is_common_word_ending(char32_t previous, char32_t suffix) {
   static constexpr std::u32string_view words[] = {
-      U"知道", U"难道", U"味道", U"频道", U"渠道", U"报道", U"说道", U"一道", U"顺道", U"轨道",
-      U"通道", U"赛道", U"车道", U"跑道", U"一路", U"走路", U"线路", U"电路", U"网路", U"道路",
-      U"思路", U"上街", U"逛街", U"一街"};
+      U"知道", U"难道", U"味道", U"频道", U"渠道", U"报道", U"说道", U"一道",
+      U"顺道", U"轨道", U"通道", U"赛道", U"车道", U"跑道", U"一路", U"走路",
+      U"线路", U"电路", U"网路", U"道路", U"思路", U"上街", U"逛街", U"一街"};
   for (std::u32string_view w : words)
     if (w[0] == previous && w[1] == suffix) return true;
   return false;
@@ -78,8 +78,8 @@ inline size_t walk_name_left(const std::vector<char_at>& chars, size_t k, size_t
 inline size_t trim_lead_in(const std::vector<char_at>& chars, size_t b, size_t e) {
   static constexpr std::u32string_view lead_ins[] = {
       U"我家住在", U"我住在", U"我家在", U"家住在", U"地址是", U"地址为", U"地址在", U"住址是",
-      U"住在", U"家住", U"地址", U"住址", U"寄到", U"送到", U"发到", U"寄往", U"位于", U"在",
-      U"是", U"到", U"往", U"住", U"家"};
+      U"住在",     U"家住",   U"地址",   U"住址",   U"寄到",   U"送到",   U"发到",   U"寄往",
+      U"位于",     U"在",     U"是",     U"到",     U"往",     U"住",     U"家"};
   bool trimmed = true;
   while (trimmed) {
     trimmed = false;
@@ -97,16 +97,19 @@ inline size_t trim_lead_in(const std::vector<char_at>& chars, size_t b, size_t e
 
 // Extends right from chars[k] over building parts "<digits|letters|numerals|-><suffix>"; returns
 // the index after the last part taken.
-inline size_t extend_building_parts(const std::vector<char_at>& chars, size_t k, size_t* parts = nullptr) {
+inline size_t extend_building_parts(const std::vector<char_at>& chars, size_t k,
+                                    size_t* parts = nullptr) {
   static constexpr std::u32string_view suffixes[] = {U"号楼", U"单元", U"栋", U"幢", U"座", U"楼",
-                                                     U"层", U"室", U"号", U"户", U"房"};
+                                                     U"层",   U"室",   U"号", U"户", U"房"};
   size_t taken = 0;
   while (k < chars.size()) {
     size_t j = k;
     while (j < chars.size() && j - k < 8) {
       char32_t c = chars[j].value;
-      if (c < 0x80 ? (is_alnum(static_cast<unsigned char>(c)) || c == '-') : is_cn_numeral(c)) ++j;
-      else break;
+      if (c < 0x80 ? (is_alnum(static_cast<unsigned char>(c)) || c == '-') : is_cn_numeral(c))
+        ++j;
+      else
+        break;
     }
     if (j == k) break;
     size_t n = 0;
@@ -122,9 +125,11 @@ inline size_t extend_building_parts(const std::vector<char_at>& chars, size_t k,
 
 inline void scan_chinese_addresses(std::string_view s, std::vector<pii_span>& out) {
   std::vector<char_at> chars = decode_all(s);
-  auto byte_span = [&](size_t b, size_t e) { return std::pair{chars[b].offset, chars[e - 1].offset + chars[e - 1].length}; };
-  static constexpr std::u32string_view roads[] = {U"胡同", U"大道", U"大街", U"路", U"街", U"道",
-                                                  U"巷", U"弄", U"村"};
+  auto byte_span = [&](size_t b, size_t e) {
+    return std::pair{chars[b].offset, chars[e - 1].offset + chars[e - 1].length};
+  };
+  static constexpr std::u32string_view roads[] = {U"胡同", U"大道", U"大街", U"路", U"街",
+                                                  U"道",   U"巷",   U"弄",   U"村"};
   for (size_t k = 0; k < chars.size(); ++k) {
     // Anchor 1: <road suffix><number>号
     size_t road_len = 0;
@@ -133,14 +138,16 @@ inline void scan_chinese_addresses(std::string_view s, std::vector<pii_span>& ou
     if (road_len > 0) {
       size_t num_b = k + road_len, num_e = num_b;
       while (num_e < chars.size() && num_e - num_b < 6 &&
-             ((chars[num_e].value < 0x80 && is_digit(static_cast<unsigned char>(chars[num_e].value))) ||
+             ((chars[num_e].value < 0x80 &&
+               is_digit(static_cast<unsigned char>(chars[num_e].value))) ||
               is_cn_numeral(chars[num_e].value) || (chars[num_e].value == '-' && num_e > num_b)))
         ++num_e;
       if (num_e > num_b && match_word(chars, num_e, U"号") && !match_word(chars, num_e, U"号码")) {
         size_t road_b = walk_name_left(chars, k, 8);
         // A house number needs a road name of two characters or more, and the suffix must not
         // be the end of an everyday word ("知道3号" is "knows the 3rd", not an address).
-        if (k - road_b < 2 || (road_len == 1 && is_common_word_ending(chars[k - 1].value, chars[k].value)))
+        if (k - road_b < 2 ||
+            (road_len == 1 && is_common_word_ending(chars[k - 1].value, chars[k].value)))
           continue;
         size_t b = road_b;
         size_t admin_segments = 0;
@@ -160,16 +167,19 @@ inline void scan_chinese_addresses(std::string_view s, std::vector<pii_span>& ou
       }
     }
     // Anchor 2: a building chain of at least two parts (3号楼2单元401室, 5栋1201室).
-    bool chain_start = k < chars.size() &&
-                       ((chars[k].value < 0x80 && is_digit(static_cast<unsigned char>(chars[k].value))) ||
-                        is_cn_numeral(chars[k].value)) &&
-                       (k == 0 || !(chars[k - 1].value < 0x80 && is_alnum(static_cast<unsigned char>(chars[k - 1].value))));
+    bool chain_start =
+        k < chars.size() &&
+        ((chars[k].value < 0x80 && is_digit(static_cast<unsigned char>(chars[k].value))) ||
+         is_cn_numeral(chars[k].value)) &&
+        (k == 0 ||
+         !(chars[k - 1].value < 0x80 && is_alnum(static_cast<unsigned char>(chars[k - 1].value))));
     if (chain_start) {
       size_t parts = 0;
       size_t e = extend_building_parts(chars, k, &parts);
       if (parts >= 2) {
         size_t b = k;
-        static constexpr std::u32string_view estates[] = {U"小区", U"花园", U"公寓", U"大厦", U"苑", U"家园", U"新村"};
+        static constexpr std::u32string_view estates[] = {U"小区", U"花园", U"公寓", U"大厦",
+                                                          U"苑",   U"家园", U"新村"};
         for (std::u32string_view w : estates) {
           if (k >= w.size() && match_word(chars, k - w.size(), w)) {
             size_t name_b = walk_name_left(chars, k - w.size(), 8);
@@ -187,9 +197,10 @@ inline void scan_chinese_addresses(std::string_view s, std::vector<pii_span>& ou
 
 inline bool is_street_suffix(std::string_view w) {
   static constexpr std::string_view suffixes[] = {
-      "Street", "St", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Ln",
-      "Drive", "Dr", "Court", "Ct", "Way", "Place", "Pl", "Terrace", "Parkway", "Pkwy",
-      "Highway", "Hwy", "Circle", "Cir", "Square", "Sq", "Trail", "Alley", "Crescent", "Close"};
+      "Street", "St",      "Avenue",  "Ave",   "Road",     "Rd",   "Boulevard", "Blvd",
+      "Lane",   "Ln",      "Drive",   "Dr",    "Court",    "Ct",   "Way",       "Place",
+      "Pl",     "Terrace", "Parkway", "Pkwy",  "Highway",  "Hwy",  "Circle",    "Cir",
+      "Square", "Sq",      "Trail",   "Alley", "Crescent", "Close"};
   for (std::string_view sfx : suffixes) {
     if (w.size() != sfx.size()) continue;
     bool eq = true;
@@ -209,7 +220,8 @@ inline void scan_english_addresses(std::string_view s, std::vector<pii_span>& ou
     return e;
   };
   for (size_t i = 0; i < s.size(); ++i) {
-    if (!is_digit(at(s, i)) || is_alnum(before(s, i)) || before(s, i) == '.' || before(s, i) == ',') continue;
+    if (!is_digit(at(s, i)) || is_alnum(before(s, i)) || before(s, i) == '.' || before(s, i) == ',')
+      continue;
     size_t e = i;
     while (is_digit(at(s, e)) && e - i < 7) ++e;
     if (e - i > 6 || is_digit(at(s, e))) {
@@ -227,7 +239,8 @@ inline void scan_english_addresses(std::string_view s, std::vector<pii_span>& ou
       std::string_view word = s.substr(pos, we - pos);
       bool capitalised = c >= 'A' && c <= 'Z';
       bool ordinal = is_digit(c) && word.size() >= 3 &&
-                     (word.ends_with("st") || word.ends_with("nd") || word.ends_with("rd") || word.ends_with("th"));
+                     (word.ends_with("st") || word.ends_with("nd") || word.ends_with("rd") ||
+                      word.ends_with("th"));
       if (!capitalised && !ordinal) break;
       if (words >= 1 && is_street_suffix(word)) {
         end = we + (at(s, we) == '.' ? 1 : 0);
@@ -246,7 +259,8 @@ inline void scan_english_addresses(std::string_view s, std::vector<pii_span>& ou
       if (at(s, q) == ',') ++q;
       if (at(s, q) != ' ') return p;
       ++q;
-      static constexpr std::string_view units[] = {"Apt", "Apartment", "Suite", "Ste", "Unit", "Room", "Fl", "Floor", "#"};
+      static constexpr std::string_view units[] = {"Apt",  "Apartment", "Suite", "Ste", "Unit",
+                                                   "Room", "Fl",        "Floor", "#"};
       for (std::string_view u : units) {
         if (s.substr(q, u.size()) != u) continue;
         size_t r = q + u.size();
@@ -269,7 +283,8 @@ inline void scan_english_addresses(std::string_view s, std::vector<pii_span>& ou
           size_t we = read_word(q);
           ++city_words;
           q = we;
-          if (at(s, q) == ' ' && at(s, q + 1) >= 'A' && at(s, q + 1) <= 'Z' && !(at(s, q + 3) == ' ' && is_digit(at(s, q + 4))))
+          if (at(s, q) == ' ' && at(s, q + 1) >= 'A' && at(s, q + 1) <= 'Z' &&
+              !(at(s, q + 3) == ' ' && is_digit(at(s, q + 4))))
             ++q;
           else
             break;

@@ -65,7 +65,8 @@ inline phone_shape read_phone_shape(std::string_view s, size_t i) {
 inline void scan_phones(std::string_view s, std::vector<pii_span>& out) {
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = at(s, i);
-    bool start = c == '+' ? is_digit(at(s, i + 1)) : (is_digit(c) || (c == '(' && is_digit(at(s, i + 1))));
+    bool start =
+        c == '+' ? is_digit(at(s, i + 1)) : (is_digit(c) || (c == '(' && is_digit(at(s, i + 1))));
     if (!start) continue;
     unsigned char prev = before(s, i);
     if (is_alnum(prev) || prev == '+' || prev == '(' || prev == '_') continue;
@@ -82,17 +83,21 @@ inline void scan_phones(std::string_view s, std::vector<pii_span>& out) {
       return g.size() == 2 && (g[0] == first) && (g[1] == 7 || g[1] == 8);
     };
     if (p.plus) {
-      if (d.rfind("86", 0) == 0 && is_mobile_cn(std::string_view(d).substr(2))) conf = 0.97;
-      else if (d.size() >= 8 && d.size() <= 15 && d[0] != '0' && g.size() >= 1) conf = 0.85;
+      if (d.rfind("86", 0) == 0 && is_mobile_cn(std::string_view(d).substr(2)))
+        conf = 0.97;
+      else if (d.size() >= 8 && d.size() <= 15 && d[0] != '0' && g.size() >= 1)
+        conf = 0.85;
     } else if (d.rfind("0086", 0) == 0 && is_mobile_cn(std::string_view(d).substr(4))) {
       conf = 0.95;
-    } else if (d.size() == 13 && d.rfind("86", 0) == 0 && is_mobile_cn(std::string_view(d).substr(2)) &&
-               (g.size() == 1 || g[0] == 2)) {
+    } else if (d.size() == 13 && d.rfind("86", 0) == 0 &&
+               is_mobile_cn(std::string_view(d).substr(2)) && (g.size() == 1 || g[0] == 2)) {
       conf = 0.85;
     } else if (is_mobile_cn(d) && !p.parenthesised &&
-               (groups_are_vec(g, {11}) || groups_are_vec(g, {3, 4, 4}) || groups_are_vec(g, {3, 8}))) {
+               (groups_are_vec(g, {11}) || groups_are_vec(g, {3, 4, 4}) ||
+                groups_are_vec(g, {3, 8}))) {
       conf = 0.95;
-    } else if (d.size() >= 10 && d[0] == '0' && d[1] != '0' && (landline_groups(3) || landline_groups(4))) {
+    } else if (d.size() >= 10 && d[0] == '0' && d[1] != '0' &&
+               (landline_groups(3) || landline_groups(4))) {
       conf = 0.85;  // Chinese landline: 0 + 2-3 digit area code, 7-8 digit subscriber number
     } else if (g.size() >= 3 && d.size() == 10 && groups_are_vec(g, {3, 3, 4}) && d[0] >= '2' &&
                d[3] >= '2') {
@@ -139,7 +144,8 @@ inline void scan_bank_cards(std::string_view s, std::vector<pii_span>& out) {
     bool single = g.size() == 1;
     size_t n = r.digits.size();
     if (n >= 13 && n <= 19 && (single || grouped_by_four || amex_style) &&
-        stands_alone(s, r.begin, r.end) && card_prefix_plausible(r.digits) && luhn_valid(r.digits)) {
+        stands_alone(s, r.begin, r.end) && card_prefix_plausible(r.digits) &&
+        luhn_valid(r.digits)) {
       out.push_back({r.begin, r.end, pii_kind::bank_card, single ? 0.85 : 0.92});
     }
     i = next == 0 ? i : std::max(i, next - 1);
@@ -151,7 +157,8 @@ inline void scan_emails(std::string_view s, std::vector<pii_span>& out) {
     return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
   };
   size_t last_end = 0;
-  for (size_t at_pos = s.find('@'); at_pos != std::string_view::npos; at_pos = s.find('@', at_pos + 1)) {
+  for (size_t at_pos = s.find('@'); at_pos != std::string_view::npos;
+       at_pos = s.find('@', at_pos + 1)) {
     if (at_pos < last_end) continue;
     size_t b = at_pos;
     while (b > last_end && local_char(at(s, b - 1)) && at_pos - b < 64) --b;
@@ -179,7 +186,8 @@ inline void scan_emails(std::string_view s, std::vector<pii_span>& out) {
     }
     if (label_len > 0) ++labels;
     size_t tld_len = e - last_label_begin;
-    if (labels < 2 || label_len == 0 || !last_label_alpha || tld_len < 2 || at(s, e) == '@') continue;
+    if (labels < 2 || label_len == 0 || !last_label_alpha || tld_len < 2 || at(s, e) == '@')
+      continue;
     out.push_back({b, e, pii_kind::email, 0.98});
     last_end = e;
   }
@@ -224,14 +232,17 @@ inline void scan_ipv6(std::string_view s, std::vector<pii_span>& out) {
     std::string_view run = s.substr(i, e - i);
     // Structure: at most one "::", groups of 1-4 hex digits, 8 groups without "::", fewer with.
     size_t double_colon = run.find("::");
-    bool ok = run.find(':') != std::string_view::npos && run.find(":::") == std::string_view::npos &&
-              (double_colon == std::string_view::npos || run.find("::", double_colon + 1) == std::string_view::npos);
+    bool ok = run.find(':') != std::string_view::npos &&
+              run.find(":::") == std::string_view::npos &&
+              (double_colon == std::string_view::npos ||
+               run.find("::", double_colon + 1) == std::string_view::npos);
     size_t groups = 0, group_len = 0, colons = 0;
     bool has_digit = false;
     for (size_t k = 0; ok && k <= run.size(); ++k) {
       if (k == run.size() || run[k] == ':') {
         if (group_len > 4) ok = false;
-        if (group_len > 0) ++groups;
+        if (group_len > 0)
+          ++groups;
         else if (k != 0 && k != run.size() && !(k > 0 && run[k - 1] == ':') &&
                  !(k + 1 < run.size() && run[k + 1] == ':'))
           ok = false;
@@ -251,10 +262,13 @@ inline void scan_ipv6(std::string_view s, std::vector<pii_span>& out) {
   }
 }
 
+// Defined in pii_address.hpp (included at the end of this file), declared here so that any of
+// the three PII headers can be included first.
+inline void scan_chinese_addresses(std::string_view s, std::vector<pii_span>& out);
+inline void scan_english_addresses(std::string_view s, std::vector<pii_span>& out);
+
 }  // namespace detail::pii
 }  // namespace edgecloud::tasks
-
-#include <edgecloud/tasks/pii_address.hpp>
 
 namespace edgecloud::tasks {
 
@@ -275,7 +289,8 @@ inline std::vector<pii_span> detect_pii(std::string_view text, const pii_options
     scan_chinese_addresses(text, candidates);
     scan_english_addresses(text, candidates);
   }
-  std::erase_if(candidates, [&](const pii_span& p) { return p.confidence < options.min_confidence; });
+  std::erase_if(candidates,
+                [&](const pii_span& p) { return p.confidence < options.min_confidence; });
   // Most certain first, then longest, then leftmost; keep each unless it overlaps a kept one.
   std::stable_sort(candidates.begin(), candidates.end(), [](const pii_span& a, const pii_span& b) {
     if (a.confidence != b.confidence) return a.confidence > b.confidence;
@@ -284,11 +299,13 @@ inline std::vector<pii_span> detect_pii(std::string_view text, const pii_options
   });
   std::vector<pii_span> kept;
   for (const pii_span& c : candidates) {
-    bool overlaps = std::any_of(kept.begin(), kept.end(),
-                                [&](const pii_span& k) { return c.begin < k.end && k.begin < c.end; });
+    bool overlaps = std::any_of(kept.begin(), kept.end(), [&](const pii_span& k) {
+      return c.begin < k.end && k.begin < c.end;
+    });
     if (!overlaps) kept.push_back(c);
   }
-  std::sort(kept.begin(), kept.end(), [](const pii_span& a, const pii_span& b) { return a.begin < b.begin; });
+  std::sort(kept.begin(), kept.end(),
+            [](const pii_span& a, const pii_span& b) { return a.begin < b.begin; });
   return kept;
 }
 
@@ -301,7 +318,8 @@ inline std::string redact(std::string_view text, std::span<const pii_span> spans
     if (s.begin > s.end || s.end > text.size())
       throw config_error("redact: span [" + std::to_string(s.begin) + ", " + std::to_string(s.end) +
                          ") is outside the text of " + std::to_string(text.size()) + " bytes");
-  std::sort(sorted.begin(), sorted.end(), [](const pii_span& a, const pii_span& b) { return a.begin < b.begin; });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const pii_span& a, const pii_span& b) { return a.begin < b.begin; });
   std::string out;
   out.reserve(text.size());
   size_t cursor = 0;
@@ -322,3 +340,5 @@ inline std::string redact(std::string_view text, const pii_options& options = {}
 }
 
 }  // namespace edgecloud::tasks
+
+#include <edgecloud/tasks/pii_address.hpp>
