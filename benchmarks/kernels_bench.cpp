@@ -23,8 +23,11 @@ struct shape {
   size_t n, rows;
 };
 // hidden 1024, 16 q heads / 8 kv heads of 128, FFN 3072
-constexpr shape shapes[] = {{"q_proj", 1024, 2048},  {"kv_proj", 1024, 1024}, {"o_proj", 2048, 1024},
-                            {"gate_up", 1024, 3072}, {"down", 3072, 1024}};
+constexpr shape shapes[] = {{"q_proj", 1024, 2048},
+                            {"kv_proj", 1024, 1024},
+                            {"o_proj", 2048, 1024},
+                            {"gate_up", 1024, 3072},
+                            {"down", 3072, 1024}};
 
 std::vector<float> random_floats(size_t n, uint32_t seed) {
   std::mt19937 gen(seed);
@@ -45,12 +48,14 @@ std::vector<unsigned char> make_weights(k::dtype t, size_t rows, size_t n) {
       if (t == k::dtype::bf16) reinterpret_cast<uint16_t*>(row)[i] = k::fp32_to_bf16(src[i]);
     }
     if (t == k::dtype::f32) std::memcpy(row, src, n * 4);
-    if (t == k::dtype::q8_0) k::reference::quantize_row_q8_0(src, reinterpret_cast<k::block_q8_0*>(row), n);
+    if (t == k::dtype::q8_0)
+      k::reference::quantize_row_q8_0(src, reinterpret_cast<k::block_q8_0*>(row), n);
   }
   return w;
 }
 
-void bench_matmul(benchmark::State& state, const k::kernel_table* table, k::dtype t, shape s, size_t m) {
+void bench_matmul(benchmark::State& state, const k::kernel_table* table, k::dtype t, shape s,
+                  size_t m) {
   const auto W = make_weights(t, s.rows, s.n);
   const auto X = random_floats(m * s.n, 2);
   std::vector<k::block_q8_0> Xq(m * s.n / 32);
@@ -66,8 +71,9 @@ void bench_matmul(benchmark::State& state, const k::kernel_table* table, k::dtyp
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(W.size()));
-  state.counters["GOPS"] = benchmark::Counter(2.0 * double(s.rows * s.n * m) * double(state.iterations()) * 1e-9,
-                                              benchmark::Counter::kIsRate);
+  state.counters["GOPS"] =
+      benchmark::Counter(2.0 * double(s.rows * s.n * m) * double(state.iterations()) * 1e-9,
+                         benchmark::Counter::kIsRate);
 }
 
 void bench_small(benchmark::State& state, const k::kernel_table* table, int which) {
@@ -76,15 +82,26 @@ void bench_small(benchmark::State& state, const k::kernel_table* table, int whic
   std::vector<float> scores(512), out(128);
   for (auto _ : state) {
     switch (which) {
-      case 0: table->rmsnorm(x.data(), w.data(), y.data(), 1024, 1e-6f); break;
-      case 1: table->rope_neox(y.data(), 16, 128, 1234, 1e6f); break;
-      case 2: y = x; table->softmax(y.data(), 4096); break;
-      case 3: table->silu_mul(x.data(), w.data(), y.data(), 3072); break;
+      case 0:
+        table->rmsnorm(x.data(), w.data(), y.data(), 1024, 1e-6f);
+        break;
+      case 1:
+        table->rope_neox(y.data(), 16, 128, 1234, 1e6f);
+        break;
+      case 2:
+        y = x;
+        table->softmax(y.data(), 4096);
+        break;
+      case 3:
+        table->silu_mul(x.data(), w.data(), y.data(), 3072);
+        break;
       case 4:
         table->attention_head(x.data(), kf.data(), kf.data() + 128, k::dtype::f32, 1024, 512, 128,
                               0.088f, scores.data(), out.data());
         break;
-      case 5: table->quantize_row_q8_0(x.data(), reinterpret_cast<k::block_q8_0*>(y.data()), 3072); break;
+      case 5:
+        table->quantize_row_q8_0(x.data(), reinterpret_cast<k::block_q8_0*>(y.data()), 3072);
+        break;
     }
     benchmark::DoNotOptimize(y.data());
     benchmark::DoNotOptimize(out.data());
@@ -141,7 +158,8 @@ void bench_decode_sweep(benchmark::State& state, const k::kernel_table* table, i
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(weights.bytes));
-  state.counters["tok/s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["tok/s"] =
+      benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 // Registered from main(): the arch units register their tables during static initialisation,
@@ -154,27 +172,30 @@ void register_benchmarks() {
       for (const shape& s : shapes) {
         if (t != k::dtype::q8_0 && std::string(s.name) != "gate_up") continue;
         const std::string base = isa + "/" + k::dtype_name(t) + "/" + s.name;
-        benchmark::RegisterBenchmark((base + "/matvec").c_str(), bench_matmul, table, t, s, size_t{1})
+        benchmark::RegisterBenchmark((base + "/matvec").c_str(), bench_matmul, table, t, s,
+                                     size_t{1})
             ->Unit(benchmark::kMicrosecond);
         if (generic && t != k::dtype::q8_0) continue;  // the scalar matmul baseline takes long
         for (size_t m : {size_t{16}, size_t{128}}) {
           if (generic && m != 16) continue;
           if (t != k::dtype::q8_0 && m != 128) continue;
-          benchmark::RegisterBenchmark((base + "/matmul" + std::to_string(m)).c_str(), bench_matmul, table, t, s, m)
+          benchmark::RegisterBenchmark((base + "/matmul" + std::to_string(m)).c_str(), bench_matmul,
+                                       table, t, s, m)
               ->Unit(benchmark::kMillisecond);
         }
       }
     }
     for (int threads : {1, 2}) {
       if (generic && threads == 2) continue;
-      benchmark::RegisterBenchmark((isa + "/Q8_0/decode_sweep_632MB/threads:" + std::to_string(threads)).c_str(),
-                                   bench_decode_sweep, table, threads)
+      benchmark::RegisterBenchmark(
+          (isa + "/Q8_0/decode_sweep_632MB/threads:" + std::to_string(threads)).c_str(),
+          bench_decode_sweep, table, threads)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime()
           ->MinTime(1.0);
     }
-    const char* names[] = {"rmsnorm1024", "rope16x128", "softmax4096", "silu_mul3072",
-                           "attention512x128", "quantize3072"};
+    const char* names[] = {"rmsnorm1024",  "rope16x128",       "softmax4096",
+                           "silu_mul3072", "attention512x128", "quantize3072"};
     for (int i = 0; i < 6; ++i) {
       benchmark::RegisterBenchmark((isa + "/" + names[i]).c_str(), bench_small, table, i)
           ->Unit(benchmark::kMicrosecond);

@@ -35,13 +35,13 @@ std::vector<double> exact_softmax(const std::vector<float>& x) {
 std::vector<std::vector<float>> softmax_inputs() {
   std::vector<std::vector<float>> inputs;
   for (size_t n : sizes) inputs.push_back(random_floats(n, uint32_t(n), -20.0f, 20.0f));
-  inputs.push_back(random_floats(33, 5, 900.0f, 1000.0f));   // naive exp would overflow
-  inputs.push_back(random_floats(33, 6, -1000.0f, -900.0f)); // naive exp would underflow to 0/0
+  inputs.push_back(random_floats(33, 5, 900.0f, 1000.0f));    // naive exp would overflow
+  inputs.push_back(random_floats(33, 6, -1000.0f, -900.0f));  // naive exp would underflow to 0/0
   auto masked = random_floats(40, 7, -5.0f, 5.0f);
   for (size_t i = 20; i < 40; ++i) masked[i] = -std::numeric_limits<float>::infinity();
   inputs.push_back(masked);  // causal masking with -inf
   inputs.push_back(std::vector<float>(19, 3.0f));
-  inputs.push_back(random_floats(50, 8, -120.0f, 0.0f));      // exp results near float's range end
+  inputs.push_back(random_floats(50, 8, -120.0f, 0.0f));  // exp results near float's range end
   return inputs;
 }
 }  // namespace
@@ -93,7 +93,8 @@ TEST_P(ActivationPerIsa, SiluMulMatchesReference) {
     GetParam()->silu_mul(g.data(), u.data(), got.data(), n);
     k::reference::silu_mul(g.data(), u.data(), want.data(), n);
     for (size_t i = 0; i < n; ++i) {
-      ASSERT_NEAR(got[i], want[i], std::fabs(want[i]) * 32 * unit_roundoff + 1e-38) << n << " " << i;
+      ASSERT_NEAR(got[i], want[i], std::fabs(want[i]) * 32 * unit_roundoff + 1e-38)
+          << n << " " << i;
     }
     EXPECT_EQ(got[n], 5.0f);
   }

@@ -2,9 +2,10 @@
 // attention_head with f32 and f16 K/V: the reference against double precision, every ISA
 // against the reference, over position counts 1..~300 and head sizes 64/128/odd.
 // Bound (first order): each score s_p = scale q·k_p has |error| <= ds_p = gamma_{d+1} scale
-// sum|q k_p| (+ u |s_p - max| for the shifted exponent); softmax turns that into |dw_p| <= w_p (2 max ds + gamma_n + 10u) (see
-// activation_test.cpp); the weighted sum of V adds gamma_{n+1} sum_p w_p |v_p|. So per output
-// dimension i: (2 max ds + gamma_n + gamma_{n+1} + 10u) sum_p w_p |v_pi|, doubled for margin.
+// sum|q k_p| (+ u |s_p - max| for the shifted exponent); softmax turns that into |dw_p| <= w_p (2
+// max ds + gamma_n + 10u) (see activation_test.cpp); the weighted sum of V adds gamma_{n+1} sum_p
+// w_p |v_p|. So per output dimension i: (2 max ds + gamma_n + gamma_{n+1} + 10u) sum_p w_p |v_pi|,
+// doubled for margin.
 #include <gtest/gtest.h>
 
 #include "kernel_test_support.hpp"
@@ -59,12 +60,14 @@ exact_result exact_attention(const std::vector<float>& q, const kv_cache& c, flo
     ds[p] = gamma_n(double(c.dim + 1)) * scale * abs_dot + unit_roundoff * std::fabs(s[p]);
     max = std::max(max, s[p]);
   }
-  for (size_t p = 0; p < c.n_pos; ++p) max_ds = std::max(max_ds, ds[p] + unit_roundoff * (max - s[p]));
+  for (size_t p = 0; p < c.n_pos; ++p)
+    max_ds = std::max(max_ds, ds[p] + unit_roundoff * (max - s[p]));
   double sum = 0;
   r.weights.resize(c.n_pos);
   for (size_t p = 0; p < c.n_pos; ++p) sum += r.weights[p] = std::exp(s[p] - max);
   for (auto& w : r.weights) w /= sum;
-  const double rel = 2 * max_ds + gamma_n(double(c.n_pos)) + gamma_n(double(c.n_pos + 1)) + 10 * unit_roundoff;
+  const double rel =
+      2 * max_ds + gamma_n(double(c.n_pos)) + gamma_n(double(c.n_pos + 1)) + 10 * unit_roundoff;
   r.out.assign(c.dim, 0.0);
   r.tol.assign(c.dim, 0.0);
   for (size_t p = 0; p < c.n_pos; ++p) {
@@ -79,8 +82,8 @@ exact_result exact_attention(const std::vector<float>& q, const kv_cache& c, flo
 struct config {
   size_t n_pos, dim, stride;
 };
-constexpr config configs[] = {{1, 128, 128}, {2, 64, 64 * 3}, {17, 128, 1024}, {300, 128, 256},
-                              {33, 80, 80}, {5, 2, 6}};
+constexpr config configs[] = {{1, 128, 128},   {2, 64, 64 * 3}, {17, 128, 1024},
+                              {300, 128, 256}, {33, 80, 80},    {5, 2, 6}};
 
 }  // namespace
 
@@ -95,7 +98,8 @@ TEST(AttentionReference, MatchesDouble) {
                                    scores.data(), out.data());
       const auto e = exact_attention(q, c, scale);
       for (size_t i = 0; i < dim; ++i) EXPECT_NEAR(out[i], e.out[i], e.tol[i] + 1e-30);
-      for (size_t p = 0; p < n_pos; ++p) EXPECT_NEAR(scores[p], e.weights[p], 1e-5 * e.weights[p] + 1e-30);
+      for (size_t p = 0; p < n_pos; ++p)
+        EXPECT_NEAR(scores[p], e.weights[p], 1e-5 * e.weights[p] + 1e-30);
     }
   }
 }

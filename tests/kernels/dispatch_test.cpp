@@ -24,8 +24,8 @@ TEST(Dispatch, GenericIsAlwaysLastAndActiveIsFirst) {
 
 TEST(Dispatch, EveryTableIsComplete) {
   for (const auto* t : k::supported_tables()) {
-    EXPECT_TRUE(t->quantize_row_q8_0 && t->dequantize_row && t->matvec && t->matmul &&
-                t->rmsnorm && t->rope_neox && t->softmax && t->silu_mul && t->attention_head)
+    EXPECT_TRUE(t->quantize_row_q8_0 && t->dequantize_row && t->matvec && t->matmul && t->rmsnorm &&
+                t->rope_neox && t->softmax && t->silu_mul && t->attention_head)
         << t->isa;
   }
 }
@@ -37,7 +37,8 @@ TEST(Dispatch, EveryIsaOfThisCpuIsRegistered) {
   GTEST_SKIP() << "built with EDGECLOUD_KERNELS_NO_DISPATCH";
 #endif
 #if !defined(__OPTIMIZE__) && !defined(__aarch64__)
-  GTEST_SKIP() << "unoptimised build: the x86 SIMD units compile to nothing (see arch/x86_avx2.cpp)";
+  GTEST_SKIP()
+      << "unoptimised build: the x86 SIMD units compile to nothing (see arch/x86_avx2.cpp)";
 #endif
   std::set<std::string> isas;
   for (const auto* t : k::supported_tables()) isas.insert(t->isa);

@@ -25,9 +25,12 @@ inline constexpr double unit_roundoff = 0x1p-24;
 
 // Higham's gamma_n = n u / (1 - n u): bound on the relative error of an n-term float sum or dot
 // product in any summation order, relative to the sum of absolute values of the terms.
-inline double gamma_n(double n) { return n * unit_roundoff / (1.0 - n * unit_roundoff); }
+inline double gamma_n(double n) {
+  return n * unit_roundoff / (1.0 - n * unit_roundoff);
+}
 
-inline std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+inline std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f,
+                                        float hi = 1.0f) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> dist(lo, hi);
   std::vector<float> v(n);
@@ -43,12 +46,16 @@ inline std::vector<unsigned char> random_weights(k::dtype t, size_t rows, size_t
     unsigned char* row = bytes.data() + r * k::row_bytes(t, n);
     const float* src = values.data() + r * n;
     switch (t) {
-      case k::dtype::f32: std::memcpy(row, src, n * 4); break;
+      case k::dtype::f32:
+        std::memcpy(row, src, n * 4);
+        break;
       case k::dtype::f16:
-        for (size_t i = 0; i < n; ++i) reinterpret_cast<uint16_t*>(row)[i] = k::fp32_to_fp16(src[i]);
+        for (size_t i = 0; i < n; ++i)
+          reinterpret_cast<uint16_t*>(row)[i] = k::fp32_to_fp16(src[i]);
         break;
       case k::dtype::bf16:
-        for (size_t i = 0; i < n; ++i) reinterpret_cast<uint16_t*>(row)[i] = k::fp32_to_bf16(src[i]);
+        for (size_t i = 0; i < n; ++i)
+          reinterpret_cast<uint16_t*>(row)[i] = k::fp32_to_bf16(src[i]);
         break;
       case k::dtype::q8_0:
         k::reference::quantize_row_q8_0(src, reinterpret_cast<k::block_q8_0*>(row), n);

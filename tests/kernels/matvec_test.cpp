@@ -32,7 +32,11 @@ struct problem {
   std::vector<k::block_q8_0> Xq;
 
   problem(k::dtype t_, size_t rows_, size_t n_, size_t m_, uint32_t seed)
-      : t(t_), rows(rows_), n(n_), m(m_), W(random_weights(t_, rows_, n_, seed)),
+      : t(t_),
+        rows(rows_),
+        n(n_),
+        m(m_),
+        W(random_weights(t_, rows_, n_, seed)),
         X(random_floats(m_ * n_, seed + 1, -2.0f, 2.0f)) {
     if (t == k::dtype::q8_0) {
       Xq.resize(m * n / 32);
@@ -156,8 +160,7 @@ TEST_P(MatvecPerIsa, MatmulMatchesReferenceForEveryTokenCount) {
               ASSERT_EQ(got[i * ldy + r], sentinel) << "wrote outside [r0, r1) / ldy padding";
             } else {
               ASSERT_NEAR(got[i * ldy + r], want[i * ldy + r], 2 * bound(r, i) + 1e-30)
-                  << k::dtype_name(t) << " m=" << m << " rows=" << rows << " i=" << i
-                  << " r=" << r;
+                  << k::dtype_name(t) << " m=" << m << " rows=" << rows << " i=" << i << " r=" << r;
             }
           }
         }
@@ -186,7 +189,8 @@ TEST_P(MatvecPerIsa, Q8_0ExtremeWeightBytesAreExact) {
   // With d_w = 2^-6 and d_x = 2^-7 every partial sum is an exact float: results must match.
   std::vector<float> got(m * rows), want(m * rows);
   table.matmul(k::dtype::q8_0, W.data(), n, m, nullptr, Xq.data(), got.data(), rows, 0, rows);
-  k::reference::matmul(k::dtype::q8_0, W.data(), n, m, nullptr, Xq.data(), want.data(), rows, 0, rows);
+  k::reference::matmul(k::dtype::q8_0, W.data(), n, m, nullptr, Xq.data(), want.data(), rows, 0,
+                       rows);
   EXPECT_EQ(got, want);
   table.matvec(k::dtype::q8_0, W.data(), n, nullptr, Xq.data(), got.data(), 0, rows);
   for (size_t r = 0; r < rows; ++r) EXPECT_EQ(got[r], want[r]) << r;

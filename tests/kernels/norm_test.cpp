@@ -9,7 +9,8 @@
 using namespace edgecloud::testing;
 
 namespace {
-std::vector<double> exact_rmsnorm(const std::vector<float>& x, const std::vector<float>& w, float eps) {
+std::vector<double> exact_rmsnorm(const std::vector<float>& x, const std::vector<float>& w,
+                                  float eps) {
   double ss = 0;
   for (float v : x) ss += double(v) * v;
   const double scale = 1.0 / std::sqrt(ss / double(x.size()) + eps);
@@ -36,12 +37,14 @@ class RmsnormPerIsa : public ::testing::TestWithParam<const k::kernel_table*> {}
 
 TEST_P(RmsnormPerIsa, MatchesReference) {
   for (size_t n : sizes) {
-    const auto x = random_floats(n, uint32_t(n + 1), -4.0f, 4.0f), w = random_floats(n, 2, -2.0f, 2.0f);
+    const auto x = random_floats(n, uint32_t(n + 1), -4.0f, 4.0f),
+               w = random_floats(n, 2, -2.0f, 2.0f);
     std::vector<float> got(n + 1, 99.0f), want(n);
     GetParam()->rmsnorm(x.data(), w.data(), got.data(), n, 1e-6f);
     k::reference::rmsnorm(x.data(), w.data(), want.data(), n, 1e-6f);
     for (size_t i = 0; i < n; ++i) {
-      ASSERT_NEAR(got[i], want[i], 2 * std::fabs(want[i]) * (gamma_n(double(n)) + 8 * unit_roundoff))
+      ASSERT_NEAR(got[i], want[i],
+                  2 * std::fabs(want[i]) * (gamma_n(double(n)) + 8 * unit_roundoff))
           << n << " " << i;
     }
     EXPECT_EQ(got[n], 99.0f);

@@ -51,7 +51,8 @@ TEST_P(RopePerIsa, MatchesReference) {
           for (size_t i = 0; i < half; ++i) {
             const double mag = std::fabs(x[h * dim + i]) + std::fabs(x[h * dim + i + half]);
             ASSERT_NEAR(got[h * dim + i], want[h * dim + i], 12 * unit_roundoff * mag);
-            ASSERT_NEAR(got[h * dim + i + half], want[h * dim + i + half], 12 * unit_roundoff * mag);
+            ASSERT_NEAR(got[h * dim + i + half], want[h * dim + i + half],
+                        12 * unit_roundoff * mag);
           }
         }
         EXPECT_EQ(got.back(), x.back()) << "touched past the last head";

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // fp16/bf16 conversions against the compiler's own _Float16 / exhaustive round trips, and
 // row_bytes.
+#include "edgecloud/kernels/types.hpp"
+
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -8,8 +10,6 @@
 #include <cstring>
 #include <limits>
 #include <random>
-
-#include "edgecloud/kernels/types.hpp"
 
 namespace k = edgecloud::kernels;
 
@@ -29,14 +29,14 @@ TEST(Fp16, KnownValues) {
   EXPECT_EQ(k::fp16_to_fp32(0x3c00), 1.0f);
   EXPECT_EQ(k::fp16_to_fp32(0xc000), -2.0f);
   EXPECT_EQ(k::fp16_to_fp32(0x7bff), 65504.0f);
-  EXPECT_EQ(k::fp16_to_fp32(0x0001), 0x1p-24f);       // smallest subnormal
-  EXPECT_EQ(k::fp16_to_fp32(0x0400), 0x1p-14f);       // smallest normal
+  EXPECT_EQ(k::fp16_to_fp32(0x0001), 0x1p-24f);  // smallest subnormal
+  EXPECT_EQ(k::fp16_to_fp32(0x0400), 0x1p-14f);  // smallest normal
   EXPECT_TRUE(std::isinf(k::fp16_to_fp32(0xfc00)));
-  EXPECT_EQ(k::fp32_to_fp16(65519.0f), 0x7bff);        // below the halfway point to 65536
-  EXPECT_EQ(k::fp32_to_fp16(65520.0f), 0x7c00);        // tie rounds to even = infinity
-  EXPECT_EQ(k::fp32_to_fp16(1.0f + 0x1p-11f), 0x3c00);  // tie to even (down)
+  EXPECT_EQ(k::fp32_to_fp16(65519.0f), 0x7bff);             // below the halfway point to 65536
+  EXPECT_EQ(k::fp32_to_fp16(65520.0f), 0x7c00);             // tie rounds to even = infinity
+  EXPECT_EQ(k::fp32_to_fp16(1.0f + 0x1p-11f), 0x3c00);      // tie to even (down)
   EXPECT_EQ(k::fp32_to_fp16(1.0f + 3 * 0x1p-11f), 0x3c02);  // tie to even (up)
-  EXPECT_EQ(k::fp32_to_fp16(0x1p-25f), 0x0000);        // half the smallest subnormal: tie to 0
+  EXPECT_EQ(k::fp32_to_fp16(0x1p-25f), 0x0000);             // half the smallest subnormal: tie to 0
   EXPECT_EQ(k::fp32_to_fp16(0x1.8p-25f), 0x0001);
   EXPECT_EQ(k::fp32_to_fp16(-0.0f), 0x8000);
 }
@@ -73,7 +73,8 @@ TEST(Bf16, RoundsToNearestEven) {
   EXPECT_EQ(k::fp32_to_bf16(std::bit_cast<float>(0x3f808000u)), 0x3f80);  // tie, even below
   EXPECT_EQ(k::fp32_to_bf16(std::bit_cast<float>(0x3f818000u)), 0x3f82);  // tie, even above
   EXPECT_EQ(k::fp32_to_bf16(std::bit_cast<float>(0x3f808001u)), 0x3f81);
-  EXPECT_TRUE(std::isnan(k::bf16_to_fp32(k::fp32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_TRUE(
+      std::isnan(k::bf16_to_fp32(k::fp32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
   // every bf16 round-trips
   for (uint32_t h = 0; h < 0x10000; ++h) {
     if ((h & 0x7f80) == 0x7f80 && (h & 0x7f)) continue;

@@ -7,7 +7,9 @@
 
 namespace edgecloud::kernels {
 
-inline void softmax(float* x, size_t n) { active_table().softmax(x, n); }
+inline void softmax(float* x, size_t n) {
+  active_table().softmax(x, n);
+}
 
 inline void silu_mul(const float* gate, const float* up, float* y, size_t n) {
   active_table().silu_mul(gate, up, y, n);

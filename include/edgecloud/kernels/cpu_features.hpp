@@ -41,7 +41,7 @@ inline uint32_t probe_cpu_features() noexcept {
              f16c = c & (1u << 29);
   if (!osxsave || !avx) return 0;
   const uint64_t xcr0 = read_xcr0();
-  const bool os_ymm = (xcr0 & 0x6) == 0x6;            // XMM and YMM state
+  const bool os_ymm = (xcr0 & 0x6) == 0x6;              // XMM and YMM state
   const bool os_zmm = os_ymm && (xcr0 & 0xe0) == 0xe0;  // opmask, ZMM_Hi256, Hi16_ZMM
   if (__get_cpuid_max(0, nullptr) < 7) return 0;
   __cpuid_count(7, 0, a, b, c, d);

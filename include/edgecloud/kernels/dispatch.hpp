@@ -42,13 +42,18 @@ struct kernel_table {
 };
 
 // The scalar reference as a table (the "generic" entry, valid on every CPU).
-inline constexpr kernel_table reference_table{
-    "generic",           0,
-    0,                   &reference::quantize_row_q8_0,
-    &reference::dequantize_row, &reference::matvec,
-    &reference::matmul,  &reference::rmsnorm,
-    &reference::rope_neox, &reference::softmax,
-    &reference::silu_mul, &reference::attention_head};
+inline constexpr kernel_table reference_table{"generic",
+                                              0,
+                                              0,
+                                              &reference::quantize_row_q8_0,
+                                              &reference::dequantize_row,
+                                              &reference::matvec,
+                                              &reference::matmul,
+                                              &reference::rmsnorm,
+                                              &reference::rope_neox,
+                                              &reference::softmax,
+                                              &reference::silu_mul,
+                                              &reference::attention_head};
 
 namespace detail {
 
@@ -106,7 +111,8 @@ inline const kernel_table& active_table() noexcept {
 inline std::vector<const kernel_table*> supported_tables() {
   std::vector<const kernel_table*> out;
   for (size_t i = 0; i < detail::registry.count; ++i) {
-    if (detail::table_supported(*detail::registry.tables[i])) out.push_back(detail::registry.tables[i]);
+    if (detail::table_supported(*detail::registry.tables[i]))
+      out.push_back(detail::registry.tables[i]);
   }
   std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->rank > b->rank; });
   out.push_back(&reference_table);
@@ -114,6 +120,8 @@ inline std::vector<const kernel_table*> supported_tables() {
 }
 
 // Name of the ISA chosen at run time: "avx512_vnni", "avx512", "avx2", "neon64" or "generic".
-inline const char* active_isa() noexcept { return active_table().isa; }
+inline const char* active_isa() noexcept {
+  return active_table().isa;
+}
 
 }  // namespace edgecloud::kernels

@@ -31,16 +31,16 @@ inline void check_weights(dtype t, size_t n, const void* x, const block_q8_0* xq
 }  // namespace detail
 
 // y[r] = W[r,:]·x for r in [r0, r1).
-inline void matvec(dtype t, const void* W, size_t n, const float* x, const block_q8_0* xq,
-                   float* y, size_t r0, size_t r1) {
+inline void matvec(dtype t, const void* W, size_t n, const float* x, const block_q8_0* xq, float* y,
+                   size_t r0, size_t r1) {
   detail::check_weights(t, n, x, xq);
   active_table().matvec(t, W, n, x, xq, y, r0, r1);
 }
 
 // Y[i*ldy + r] = W[r,:]·X[i,:] for i < m, r in [r0, r1). X is m x n row-major; Xq holds m rows
 // of n/32 blocks.
-inline void matmul(dtype t, const void* W, size_t n, size_t m, const float* X,
-                   const block_q8_0* Xq, float* Y, size_t ldy, size_t r0, size_t r1) {
+inline void matmul(dtype t, const void* W, size_t n, size_t m, const float* X, const block_q8_0* Xq,
+                   float* Y, size_t ldy, size_t r0, size_t r1) {
   detail::check_weights(t, n, X, Xq);
   active_table().matmul(t, W, n, m, X, Xq, Y, ldy, r0, r1);
 }

@@ -32,7 +32,9 @@ inline void quantize_row_q8_0(const float* x, block_q8_0* y, size_t n) {
 
 inline void dequantize_row(dtype t, const void* row, float* out, size_t n) {
   switch (t) {
-    case dtype::f32: std::memcpy(out, row, n * sizeof(float)); return;
+    case dtype::f32:
+      std::memcpy(out, row, n * sizeof(float));
+      return;
     case dtype::f16: {
       const auto* h = static_cast<const uint16_t*>(row);
       for (size_t i = 0; i < n; ++i) out[i] = fp16_to_fp32(h[i]);
@@ -58,10 +60,14 @@ namespace detail {
 
 inline float weight_at(dtype t, const void* row, size_t i) {
   switch (t) {
-    case dtype::f32: return static_cast<const float*>(row)[i];
-    case dtype::f16: return fp16_to_fp32(static_cast<const uint16_t*>(row)[i]);
-    case dtype::bf16: return bf16_to_fp32(static_cast<const uint16_t*>(row)[i]);
-    case dtype::q8_0: break;
+    case dtype::f32:
+      return static_cast<const float*>(row)[i];
+    case dtype::f16:
+      return fp16_to_fp32(static_cast<const uint16_t*>(row)[i]);
+    case dtype::bf16:
+      return bf16_to_fp32(static_cast<const uint16_t*>(row)[i]);
+    case dtype::q8_0:
+      break;
   }
   return 0.0f;
 }
@@ -90,13 +96,13 @@ inline float row_dot(dtype t, const void* W, size_t n, size_t r, const float* x,
 
 }  // namespace detail
 
-inline void matvec(dtype t, const void* W, size_t n, const float* x, const block_q8_0* xq,
-                   float* y, size_t r0, size_t r1) {
+inline void matvec(dtype t, const void* W, size_t n, const float* x, const block_q8_0* xq, float* y,
+                   size_t r0, size_t r1) {
   for (size_t r = r0; r < r1; ++r) y[r] = detail::row_dot(t, W, n, r, x, xq);
 }
 
-inline void matmul(dtype t, const void* W, size_t n, size_t m, const float* X,
-                   const block_q8_0* Xq, float* Y, size_t ldy, size_t r0, size_t r1) {
+inline void matmul(dtype t, const void* W, size_t n, size_t m, const float* X, const block_q8_0* Xq,
+                   float* Y, size_t ldy, size_t r0, size_t r1) {
   for (size_t i = 0; i < m; ++i) {
     const float* x = X ? X + i * n : nullptr;
     const block_q8_0* xq = Xq ? Xq + i * (n / q8_0_block_size) : nullptr;

@@ -22,18 +22,22 @@ enum class dtype : uint32_t { f32 = 0, f16 = 1, q8_0 = 8, bf16 = 30 };
 inline constexpr size_t q8_0_block_size = 32;
 
 struct block_q8_0 {
-  uint16_t d;      // IEEE binary16 scale
-  int8_t qs[32];   // quantized values
+  uint16_t d;     // IEEE binary16 scale
+  int8_t qs[32];  // quantized values
 };
 static_assert(sizeof(block_q8_0) == 34, "GGML Q8_0 blocks are 34 bytes, packed");
 static_assert(alignof(block_q8_0) == 2);
 
 inline const char* dtype_name(dtype t) noexcept {
   switch (t) {
-    case dtype::f32: return "F32";
-    case dtype::f16: return "F16";
-    case dtype::q8_0: return "Q8_0";
-    case dtype::bf16: return "BF16";
+    case dtype::f32:
+      return "F32";
+    case dtype::f16:
+      return "F16";
+    case dtype::q8_0:
+      return "Q8_0";
+    case dtype::bf16:
+      return "BF16";
   }
   return "unknown";
 }
@@ -62,7 +66,8 @@ inline uint16_t fp32_to_fp16(float f) noexcept {
   const auto sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
   x &= 0x7fffffffu;
   if (x >= 0x7f800000u) {  // inf or NaN (NaN stays a quiet NaN)
-    return static_cast<uint16_t>(sign | 0x7c00u | (x > 0x7f800000u ? 0x200u | ((x >> 13) & 0x3ffu) : 0u));
+    return static_cast<uint16_t>(sign | 0x7c00u |
+                                 (x > 0x7f800000u ? 0x200u | ((x >> 13) & 0x3ffu) : 0u));
   }
   if (x >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // >= 65520 rounds to inf
   if (x < 0x38800000u) {
@@ -92,12 +97,15 @@ inline uint16_t fp32_to_bf16(float f) noexcept {
 // multiple of 32 (GGUF can not store such a row) and for an unknown type.
 inline size_t row_bytes(dtype t, size_t n_cols) {
   switch (t) {
-    case dtype::f32: return n_cols * 4;
+    case dtype::f32:
+      return n_cols * 4;
     case dtype::f16:
-    case dtype::bf16: return n_cols * 2;
+    case dtype::bf16:
+      return n_cols * 2;
     case dtype::q8_0:
       if (n_cols % q8_0_block_size != 0) {
-        throw config_error("Q8_0 rows need a multiple of 32 columns, got " + std::to_string(n_cols));
+        throw config_error("Q8_0 rows need a multiple of 32 columns, got " +
+                           std::to_string(n_cols));
       }
       return n_cols / q8_0_block_size * sizeof(block_q8_0);
   }

@@ -5,6 +5,8 @@
 // throughout. With -march=armv8.2-a+dotprod (or later) the Q8_0 dot uses SDOT.
 #if defined(__aarch64__) && !defined(EDGECLOUD_KERNELS_NO_DISPATCH)
 
+// The order below is the mechanism (prologue, pragma, ISA macros, xsimd): do not sort.
+// clang-format off
 #include "edgecloud/kernels/arch/unit_prologue.hpp"
 
 #include <xsimd/xsimd.hpp>
@@ -24,4 +26,5 @@ const struct neon64_registrar {
 } neon64_registration;
 }  // namespace
 
+// clang-format on
 #endif

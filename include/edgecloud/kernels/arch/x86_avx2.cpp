@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Kernel instantiation unit for AVX2 + FMA + F16C (Haswell and later, Zen 1 and later; also AVX-512 CPUs without VNNI).
-// Compiled into every target that links edgecloud::edgecloud (see cmake/kernels.cmake and
-// docs/kernels.md): with no -m flags, the target pragma below enables the ISA for the kernels
-// only, and the table registers itself at static initialisation; dispatch.hpp uses it only
-// when CPUID says the CPU has all of it. Everything here has internal linkage.
+// Kernel instantiation unit for AVX2 + FMA + F16C (Haswell and later, Zen 1 and later; also AVX-512
+// CPUs without VNNI). Compiled into every target that links edgecloud::edgecloud (see
+// cmake/kernels.cmake and docs/kernels.md): with no -m flags, the target pragma below enables the
+// ISA for the kernels only, and the table registers itself at static initialisation; dispatch.hpp
+// uses it only when CPUID says the CPU has all of it. Everything here has internal linkage.
 //
 // Only in optimised builds (__OPTIMIZE__, i.e. -O1 and up): GCC does not apply the target
 // pragma to xsimd's hidden-friend operators, and unoptimised code calls them out of line with
@@ -11,9 +11,11 @@
 // could pick for other code. At -O1+ every kernel entry is flattened (simd/common.hpp) and the
 // unit defines no weak or global function at all (scripts/check-kernel-units.sh verifies it).
 // Unoptimised builds therefore use the scalar reference ("generic") on x86.
-#if (defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))) && \
-    defined(__OPTIMIZE__) && !defined(EDGECLOUD_KERNELS_NO_DISPATCH)
+#if (defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))) && defined(__OPTIMIZE__) && \
+    !defined(EDGECLOUD_KERNELS_NO_DISPATCH)
 
+// The order below is the mechanism (prologue, pragma, ISA macros, xsimd): do not sort.
+// clang-format off
 #include "edgecloud/kernels/arch/unit_prologue.hpp"
 
 #if defined(__clang__)
@@ -52,4 +54,5 @@ const struct avx2_registrar {
 } avx2_registration;
 }  // namespace
 
+// clang-format on
 #endif

@@ -11,9 +11,11 @@
 // could pick for other code. At -O1+ every kernel entry is flattened (simd/common.hpp) and the
 // unit defines no weak or global function at all (scripts/check-kernel-units.sh verifies it).
 // Unoptimised builds therefore use the scalar reference ("generic") on x86.
-#if (defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))) && \
-    defined(__OPTIMIZE__) && !defined(EDGECLOUD_KERNELS_NO_DISPATCH)
+#if (defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))) && defined(__OPTIMIZE__) && \
+    !defined(EDGECLOUD_KERNELS_NO_DISPATCH)
 
+// The order below is the mechanism (prologue, pragma, ISA macros, xsimd): do not sort.
+// clang-format off
 #include "edgecloud/kernels/arch/unit_prologue.hpp"
 
 #if defined(__clang__)
@@ -68,4 +70,5 @@ const struct avx512_vnni_registrar {
 } avx512_vnni_registration;
 }  // namespace
 
+// clang-format on
 #endif

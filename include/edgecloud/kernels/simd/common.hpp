@@ -21,8 +21,12 @@ namespace {
 template <class Arch>
 using fbatch = xsimd::batch<float, Arch>;
 
-inline float max_f(float a, float b) { return a < b ? b : a; }
-inline size_t min_z(size_t a, size_t b) { return b < a ? b : a; }
+inline float max_f(float a, float b) {
+  return a < b ? b : a;
+}
+inline size_t min_z(size_t a, size_t b) {
+  return b < a ? b : a;
+}
 
 }  // namespace
 }  // namespace edgecloud::kernels::simd

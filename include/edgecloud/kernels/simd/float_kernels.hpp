@@ -42,7 +42,8 @@ EDGECLOUD_SIMD_ENTRY void quantize_row_q8_0(const float* x, block_q8_0* y, size_
   for (size_t b = 0; b < n / q8_0_block_size; ++b) {
     const float* xb = x + b * q8_0_block_size;
     B amax(0.0f);
-    for (size_t j = 0; j < q8_0_block_size; j += W) amax = xsimd::max(amax, xsimd::abs(B::load_unaligned(xb + j)));
+    for (size_t j = 0; j < q8_0_block_size; j += W)
+      amax = xsimd::max(amax, xsimd::abs(B::load_unaligned(xb + j)));
     const float d = reduce_max<Arch>(amax) / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[b].d = fp32_to_fp16(d);
@@ -99,18 +100,23 @@ template <class Arch>
 void float_matmul(dtype t, const void* W, size_t n, size_t m, const float* X, float* Y, size_t ldy,
                   size_t r0, size_t r1) {
   constexpr int R = 4, T = fbatch<Arch>::size >= 16 ? 4 : 2;
-  const size_t stride = n * (t == dtype::f32 ? 4 : 2);  // f32, f16 or bf16 (no throwing row_bytes here)
+  const size_t stride =
+      n * (t == dtype::f32 ? 4 : 2);  // f32, f16 or bf16 (no throwing row_bytes here)
   const auto* w = static_cast<const unsigned char*>(W);
   size_t i = 0;
   for (; i + T <= m; i += T) {
     size_t r = r0;
-    for (; r + R <= r1; r += R) float_tile<Arch, R, T>(t, w + r * stride, stride, n, X + i * n, Y + i * ldy + r, ldy);
-    for (; r < r1; ++r) float_tile<Arch, 1, T>(t, w + r * stride, stride, n, X + i * n, Y + i * ldy + r, ldy);
+    for (; r + R <= r1; r += R)
+      float_tile<Arch, R, T>(t, w + r * stride, stride, n, X + i * n, Y + i * ldy + r, ldy);
+    for (; r < r1; ++r)
+      float_tile<Arch, 1, T>(t, w + r * stride, stride, n, X + i * n, Y + i * ldy + r, ldy);
   }
   for (; i < m; ++i) {
     size_t r = r0;
-    for (; r + R <= r1; r += R) float_tile<Arch, R, 1>(t, w + r * stride, stride, n, X + i * n, Y + i * ldy + r, ldy);
-    for (; r < r1; ++r) float_tile<Arch, 1, 1>(t, w + r * stride, stride, n, X + i * n, Y + i * ldy + r, ldy);
+    for (; r + R <= r1; r += R)
+      float_tile<Arch, R, 1>(t, w + r * stride, stride, n, X + i * n, Y + i * ldy + r, ldy);
+    for (; r < r1; ++r)
+      float_tile<Arch, 1, 1>(t, w + r * stride, stride, n, X + i * n, Y + i * ldy + r, ldy);
   }
 }
 
@@ -145,9 +151,15 @@ void sincos_reduced(const fbatch<Arch>& r, fbatch<Arch>& sin_out, fbatch<Arch>& 
   y = xsimd::fnma(j, B(4.837512969970703125e-4f), y);
   y = xsimd::fnma(j, B(7.54978995489188216e-8f), y);
   const B z = y * y;
-  const B s = xsimd::fma(xsimd::fma(xsimd::fma(B(-1.9515295891e-4f), z, B(8.3321608736e-3f)), z, B(-1.6666654611e-1f)) * z, y, y);
-  const B c = xsimd::fma(xsimd::fma(xsimd::fma(B(2.443315711809948e-5f), z, B(-1.388731625493765e-3f)), z, B(4.166664568298827e-2f)) * z,
-                         z, xsimd::fnma(B(0.5f), z, B(1.0f)));
+  const B s = xsimd::fma(xsimd::fma(xsimd::fma(B(-1.9515295891e-4f), z, B(8.3321608736e-3f)), z,
+                                    B(-1.6666654611e-1f)) *
+                             z,
+                         y, y);
+  const B c =
+      xsimd::fma(xsimd::fma(xsimd::fma(B(2.443315711809948e-5f), z, B(-1.388731625493765e-3f)), z,
+                            B(4.166664568298827e-2f)) *
+                     z,
+                 z, xsimd::fnma(B(0.5f), z, B(1.0f)));
   const B q = j - B(4.0f) * xsimd::floor(j * B(0.25f));  // quadrant mod 4, in {0, 1, 2, 3}
   const auto odd = (q == B(1.0f)) || (q == B(3.0f));
   const B sin_base = xsimd::select(odd, c, s), cos_base = xsimd::select(odd, s, c);
@@ -156,7 +168,8 @@ void sincos_reduced(const fbatch<Arch>& r, fbatch<Arch>& sin_out, fbatch<Arch>& 
 }
 
 template <class Arch>
-EDGECLOUD_SIMD_ENTRY void rope_neox(float* x, size_t n_heads, size_t head_dim, int pos, float freq_base) {
+EDGECLOUD_SIMD_ENTRY void rope_neox(float* x, size_t n_heads, size_t head_dim, int pos,
+                                    float freq_base) {
   using B = fbatch<Arch>;
   constexpr size_t max_half = 256;
   const size_t half = head_dim / 2;
@@ -209,7 +222,8 @@ EDGECLOUD_SIMD_ENTRY void softmax(float* x, size_t n) {
   size_t i = 0;
   if (n >= B::size) {
     B vmax = B::load_unaligned(x);
-    for (i = B::size; i + B::size <= n; i += B::size) vmax = xsimd::max(vmax, B::load_unaligned(x + i));
+    for (i = B::size; i + B::size <= n; i += B::size)
+      vmax = xsimd::max(vmax, B::load_unaligned(x + i));
     max = reduce_max<Arch>(vmax);
   }
   for (; i < n; ++i) max = max_f(max, x[i]);
@@ -243,8 +257,9 @@ EDGECLOUD_SIMD_ENTRY void silu_mul(const float* gate, const float* up, float* y,
 }
 
 template <class Arch>
-EDGECLOUD_SIMD_ENTRY void attention_head(const float* q, const void* K, const void* V, dtype kv, size_t stride,
-                    size_t n_pos, size_t head_dim, float scale, float* scores, float* out) {
+EDGECLOUD_SIMD_ENTRY void attention_head(const float* q, const void* K, const void* V, dtype kv,
+                                         size_t stride, size_t n_pos, size_t head_dim, float scale,
+                                         float* scores, float* out) {
   using B = fbatch<Arch>;
   const size_t elem = kv == dtype::f16 ? 2 : 4;
   const auto* k_bytes = static_cast<const unsigned char*>(K);
@@ -266,7 +281,8 @@ EDGECLOUD_SIMD_ENTRY void attention_head(const float* q, const void* K, const vo
     const void* v = v_bytes + p * stride * elem;
     const B w(scores[p]);
     for (size_t i = 0; i < vec_end; i += B::size) {
-      xsimd::fma(w, load_weights<Arch>(kv, v, i), B::load_unaligned(out + i)).store_unaligned(out + i);
+      xsimd::fma(w, load_weights<Arch>(kv, v, i), B::load_unaligned(out + i))
+          .store_unaligned(out + i);
     }
     for (size_t i = vec_end; i < head_dim; ++i) out[i] += scores[p] * load_weight(kv, v, i);
   }

@@ -45,7 +45,8 @@ void q8_tile(const unsigned char* W, size_t row_stride, size_t nb, const block_q
   for (size_t b = 0; b < nb; ++b) {
     for (int r = 0; r < R; ++r) {
       const auto& wb = reinterpret_cast<const block_q8_0*>(W + r * row_stride)[b];
-      if (T == 1 && (b & 1) == 0) __builtin_prefetch(reinterpret_cast<const char*>(&wb) + 1024);  // see x86_ops.hpp
+      if (T == 1 && (b & 1) == 0)
+        __builtin_prefetch(reinterpret_cast<const char*>(&wb) + 1024);  // see x86_ops.hpp
       const float dw = fp16_to_fp32(wb.d);
       for (int i = 0; i < T; ++i) {
         const block_q8_0& xb = X[i * x_stride + b];
@@ -63,8 +64,10 @@ void q8_tiles(const unsigned char* W, size_t stride, size_t nb, size_t m, const 
               float* Y, size_t ldy, size_t r0, size_t r1, size_t& i) {
   for (; i + T <= m; i += T) {
     size_t r = r0;
-    for (; r + R <= r1; r += R) q8_tile<R, T>(W + r * stride, stride, nb, Xq + i * nb, nb, Y + i * ldy + r, ldy);
-    for (; r < r1; ++r) q8_tile<1, T>(W + r * stride, stride, nb, Xq + i * nb, nb, Y + i * ldy + r, ldy);
+    for (; r + R <= r1; r += R)
+      q8_tile<R, T>(W + r * stride, stride, nb, Xq + i * nb, nb, Y + i * ldy + r, ldy);
+    for (; r < r1; ++r)
+      q8_tile<1, T>(W + r * stride, stride, nb, Xq + i * nb, nb, Y + i * ldy + r, ldy);
   }
 }
 

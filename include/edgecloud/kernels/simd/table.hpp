@@ -7,8 +7,8 @@ namespace edgecloud::kernels::simd {
 namespace {
 
 template <class Arch>
-EDGECLOUD_SIMD_ENTRY void matvec(dtype t, const void* W, size_t n, const float* x, const block_q8_0* xq, float* y,
-            size_t r0, size_t r1) {
+EDGECLOUD_SIMD_ENTRY void matvec(dtype t, const void* W, size_t n, const float* x,
+                                 const block_q8_0* xq, float* y, size_t r0, size_t r1) {
   if (t == dtype::q8_0) {
     q8_matmul<Arch>(W, n, 1, xq, y, 0, r0, r1);
   } else {
@@ -17,8 +17,8 @@ EDGECLOUD_SIMD_ENTRY void matvec(dtype t, const void* W, size_t n, const float* 
 }
 
 template <class Arch>
-EDGECLOUD_SIMD_ENTRY void matmul(dtype t, const void* W, size_t n, size_t m, const float* X, const block_q8_0* Xq,
-            float* Y, size_t ldy, size_t r0, size_t r1) {
+EDGECLOUD_SIMD_ENTRY void matmul(dtype t, const void* W, size_t n, size_t m, const float* X,
+                                 const block_q8_0* Xq, float* Y, size_t ldy, size_t r0, size_t r1) {
   if (t == dtype::q8_0) {
     q8_matmul<Arch>(W, n, m, Xq, Y, ldy, r0, r1);
   } else {

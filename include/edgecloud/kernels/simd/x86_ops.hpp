@@ -24,7 +24,8 @@ xsimd::batch<float, Arch> load_f16(const uint16_t* p) {
 }
 template <class Arch>
 xsimd::batch<float, Arch> load_bf16(const uint16_t* p) {
-  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  const __m512i wide =
+      _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
 }
 #else
@@ -39,7 +40,9 @@ xsimd::batch<float, Arch> load_bf16(const uint16_t* p) {
 }
 #endif
 
-inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+inline float half_to_float(uint16_t h) {
+  return _cvtsh_ss(h);
+}
 
 inline float hsum256(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -78,7 +81,8 @@ void q8_tile(const unsigned char* W, size_t row_stride, size_t nb, const block_q
       const auto& wb = reinterpret_cast<const block_q8_0*>(W + r * row_stride)[b];
       // Decode streams 4 rows at once from DRAM: prefetching 1 KiB ahead in each (one hint per
       // 68 bytes) cut a 632 MB sweep from 86 to 55 ms of CPU time (512 B: 59, 2 KiB: 61).
-      if (T == 1 && (b & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(&wb) + 1024, _MM_HINT_T0);
+      if (T == 1 && (b & 1) == 0)
+        _mm_prefetch(reinterpret_cast<const char*>(&wb) + 1024, _MM_HINT_T0);
       const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qs));
       const __m256i abs_w = _mm256_abs_epi8(w);
       const float dw = half_to_float(wb.d);
@@ -97,8 +101,10 @@ void q8_tiles(const unsigned char* W, size_t stride, size_t nb, size_t m, const 
               float* Y, size_t ldy, size_t r0, size_t r1, size_t& i) {
   for (; i + T <= m; i += T) {
     size_t r = r0;
-    for (; r + R <= r1; r += R) q8_tile<R, T>(W + r * stride, stride, nb, Xq + i * nb, nb, Y + i * ldy + r, ldy);
-    for (; r < r1; ++r) q8_tile<1, T>(W + r * stride, stride, nb, Xq + i * nb, nb, Y + i * ldy + r, ldy);
+    for (; r + R <= r1; r += R)
+      q8_tile<R, T>(W + r * stride, stride, nb, Xq + i * nb, nb, Y + i * ldy + r, ldy);
+    for (; r < r1; ++r)
+      q8_tile<1, T>(W + r * stride, stride, nb, Xq + i * nb, nb, Y + i * ldy + r, ldy);
   }
 }
 
@@ -110,9 +116,9 @@ void q8_tiles(const unsigned char* W, size_t stride, size_t nb, size_t m, const 
 // offset adds 128 * sum(x) per block, removed exactly by starting the int32 sums at
 // -128 * sum(x). Per block and token: 8 vpdpbusd (512 MACs), one int->float conversion and one
 // FMA by d_w * d_x for 16 rows.
-constexpr size_t vnni_kc = 32;      // blocks per column chunk: 16 KiB of packed weights
-constexpr size_t vnni_mc = 128;     // tokens per chunk of per-token block sums
-constexpr int vnni_tt = 8;          // tokens per register tile
+constexpr size_t vnni_kc = 32;   // blocks per column chunk: 16 KiB of packed weights
+constexpr size_t vnni_mc = 128;  // tokens per chunk of per-token block sums
+constexpr int vnni_tt = 8;       // tokens per register tile
 
 struct vnni_packed_weights {
   alignas(64) uint8_t q[vnni_kc][8][64];  // [block][dword t][row lane: 4 bytes], w + 128
@@ -122,15 +128,17 @@ struct vnni_packed_weights {
 inline void vnni_pack(const unsigned char* W, size_t stride, size_t rows, size_t b0, size_t kc,
                       vnni_packed_weights& pack) {
   const __mmask16 valid = static_cast<__mmask16>((1u << rows) - 1u);
-  const __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                             _mm512_set1_epi32(static_cast<int>(stride)));
+  const __m512i offsets =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int>(stride)));
   const __m512i to_unsigned = _mm512_set1_epi8(static_cast<char>(0x80));
   for (size_t kb = 0; kb < kc; ++kb) {
     const unsigned char* block = W + (b0 + kb) * sizeof(block_q8_0);
     const __m512i d = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, offsets, block, 1);
     _mm512_store_ps(pack.d[kb], _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
     for (int t = 0; t < 8; ++t) {
-      const __m512i q = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, offsets, block + 2 + 4 * t, 1);
+      const __m512i q =
+          _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, offsets, block + 2 + 4 * t, 1);
       _mm512_store_si512(pack.q[kb][t], _mm512_xor_si512(q, to_unsigned));  // absent rows: w = 0
     }
   }
@@ -142,8 +150,9 @@ inline void vnni_pack(const unsigned char* W, size_t stride, size_t rows, size_t
 // 0..15 in lane order in output t. About 3x fewer cycles than 8 gathers on Zen 4.
 inline void vnni_pack_full(const unsigned char* W, size_t stride, size_t b0, size_t kc,
                            vnni_packed_weights& pack) {
-  const __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                             _mm512_set1_epi32(static_cast<int>(stride)));
+  const __m512i offsets =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int>(stride)));
   const __m512i to_unsigned = _mm512_set1_epi8(static_cast<char>(0x80));
   const __m512i lanes_even = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
   const __m512i lanes_odd = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
@@ -155,7 +164,8 @@ inline void vnni_pack_full(const unsigned char* W, size_t stride, size_t b0, siz
     for (int k = 0; k < 8; ++k) {
       const auto* lo = reinterpret_cast<const __m256i*>(block + 2 + k * stride);
       const auto* hi = reinterpret_cast<const __m256i*>(block + 2 + (k + 8) * stride);
-      z[k] = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(lo)), _mm256_loadu_si256(hi), 1),
+      z[k] = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(lo)),
+                                                 _mm256_loadu_si256(hi), 1),
                               to_unsigned);
     }
     for (int k = 0; k < 8; k += 2) {
@@ -163,8 +173,8 @@ inline void vnni_pack_full(const unsigned char* W, size_t stride, size_t b0, siz
       t[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
     }
     for (int k = 0; k < 8; k += 4) {
-      u[k] = _mm512_unpacklo_epi64(t[k], t[k + 2]);      // dword 0 (lane 0) / 4 (lane 1)
-      u[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]);  // dword 1 / 5
+      u[k] = _mm512_unpacklo_epi64(t[k], t[k + 2]);          // dword 0 (lane 0) / 4 (lane 1)
+      u[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]);      // dword 1 / 5
       u[k + 2] = _mm512_unpacklo_epi64(t[k + 1], t[k + 3]);  // dword 2 / 6
       u[k + 3] = _mm512_unpackhi_epi64(t[k + 1], t[k + 3]);  // dword 3 / 7
     }
@@ -176,9 +186,10 @@ inline void vnni_pack_full(const unsigned char* W, size_t stride, size_t b0, siz
 }
 
 template <int TT>
-EDGECLOUD_SIMD_ENTRY void vnni_tile(const vnni_packed_weights& pack, size_t kc, const block_q8_0* X, size_t x_stride,
-               const int32_t* corr, const float* dx, size_t aux_stride, float* Y, size_t ldy,
-               __mmask16 rows, bool accumulate) {
+EDGECLOUD_SIMD_ENTRY void vnni_tile(const vnni_packed_weights& pack, size_t kc, const block_q8_0* X,
+                                    size_t x_stride, const int32_t* corr, const float* dx,
+                                    size_t aux_stride, float* Y, size_t ldy, __mmask16 rows,
+                                    bool accumulate) {
   __m512 acc[TT];
   for (int i = 0; i < TT; ++i) acc[i] = _mm512_setzero_ps();
   for (size_t kb = 0; kb < kc; ++kb) {
@@ -206,10 +217,11 @@ EDGECLOUD_SIMD_ENTRY void vnni_tile(const vnni_packed_weights& pack, size_t kc, 
 }
 
 using vnni_tile_fn = void (*)(const vnni_packed_weights&, size_t, const block_q8_0*, size_t,
-                              const int32_t*, const float*, size_t, float*, size_t, __mmask16, bool);
-constexpr vnni_tile_fn vnni_tiles[vnni_tt + 1] = {nullptr,        &vnni_tile<1>, &vnni_tile<2>,
-                                                  &vnni_tile<3>,  &vnni_tile<4>, &vnni_tile<5>,
-                                                  &vnni_tile<6>,  &vnni_tile<7>, &vnni_tile<8>};
+                              const int32_t*, const float*, size_t, float*, size_t, __mmask16,
+                              bool);
+constexpr vnni_tile_fn vnni_tiles[vnni_tt + 1] = {nullptr,       &vnni_tile<1>, &vnni_tile<2>,
+                                                  &vnni_tile<3>, &vnni_tile<4>, &vnni_tile<5>,
+                                                  &vnni_tile<6>, &vnni_tile<7>, &vnni_tile<8>};
 
 inline void q8_matmul_vnni(const unsigned char* W, size_t stride, size_t nb, size_t m,
                            const block_q8_0* Xq, float* Y, size_t ldy, size_t r0, size_t r1) {
@@ -224,11 +236,14 @@ inline void q8_matmul_vnni(const unsigned char* W, size_t stride, size_t nb, siz
         for (size_t kb = 0; kb < kc; ++kb) {
           const block_q8_0& xb = Xq[(i0 + i) * nb + b0 + kb];
           // sum of 32 signed bytes: sum((x ^ 0x80) as unsigned) - 32 * 128, by vpsadbw
-          const __m256i u = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs)),
-                                             _mm256_set1_epi8(static_cast<char>(0x80)));
+          const __m256i u =
+              _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs)),
+                               _mm256_set1_epi8(static_cast<char>(0x80)));
           const __m256i sad = _mm256_sad_epu8(u, _mm256_setzero_si256());
-          const __m128i s = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
-          const int32_t sum = static_cast<int32_t>(_mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1)) - 32 * 128;
+          const __m128i s =
+              _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+          const int32_t sum =
+              static_cast<int32_t>(_mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1)) - 32 * 128;
           corr[i * vnni_kc + kb] = -128 * sum;
           dx[i * vnni_kc + kb] = half_to_float(xb.d);
         }
@@ -243,8 +258,8 @@ inline void q8_matmul_vnni(const unsigned char* W, size_t stride, size_t nb, siz
         const auto row_mask = static_cast<__mmask16>((1u << rows) - 1u);
         for (size_t i = 0; i < mc; i += vnni_tt) {
           const size_t tt = min_z(vnni_tt, mc - i);
-          vnni_tiles[tt](pack, kc, Xq + (i0 + i) * nb + b0, nb, corr + i * vnni_kc, dx + i * vnni_kc,
-                         vnni_kc, Y + (i0 + i) * ldy + r, ldy, row_mask, b0 != 0);
+          vnni_tiles[tt](pack, kc, Xq + (i0 + i) * nb + b0, nb, corr + i * vnni_kc,
+                         dx + i * vnni_kc, vnni_kc, Y + (i0 + i) * ldy + r, ldy, row_mask, b0 != 0);
         }
       }
     }
