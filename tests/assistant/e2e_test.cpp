@@ -214,7 +214,7 @@ TEST(EndToEnd, OfflineAssistantAnswersOnTheEdgeDegraded) {
   EXPECT_FALSE(a.online());
   assistant_request q;
   q.text = "Explain how vaccines work";
-  q.task = routing::task_type::knowledge;
+  q.override_route = routing::route_override::force_cloud;  // a cloud decision, whatever the weights say
   const auto r = a.ask(q);
   ASSERT_TRUE(r.answered) << r.error;
   EXPECT_EQ(r.route, route::edge);

@@ -29,9 +29,11 @@ namespace {
 
 fs::path bin(const std::string& name) { return fs::path(EDGECLOUD_BINARY_DIR) / "bin" / name; }
 
+// Runs a shell command; stdout (and stderr unless the command redirects it itself) captured.
 std::pair<int, std::string> run(const std::string& cmd) {
   std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  const bool own_stderr = cmd.find("2>") != std::string::npos;
+  FILE* p = popen((own_stderr ? cmd : cmd + " 2>&1").c_str(), "r");
   if (!p) return {-1, ""};
   char buf[4096];
   size_t n;
