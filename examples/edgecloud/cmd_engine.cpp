@@ -5,6 +5,9 @@
 //       {"n_vocab":V,"logits":[[...]]}          last position only unless --all
 //   edgecloud generate --model M --tokens "1 2 3" --max-tokens N [--stop "a b"] [--threads T]
 //       {"tokens":[...]}                         the generated ids only
+//   edgecloud generate --model M --prompt TEXT [--chat] --max-tokens N
+//       {"tokens":[...],"text":"..."}            TEXT encoded by the GGUF's tokenizer; --chat:
+//                                                a Qwen3 user turn, thinking off, stop at <|im_end|>
 //   edgecloud bench    --model M --prompt-tokens 16,64,128 --gen-tokens 64 --threads 2
 //                      [--repetitions R] [--json]
 //       a llama-bench-like table, or with --json one object a line:
@@ -22,6 +25,10 @@
 #include <edgecloud/kernels.hpp>
 #include <edgecloud/model/qwen3.hpp>
 #include <edgecloud/model/session.hpp>
+#include <edgecloud/generate/tokenizer_loader.hpp>
+#include <edgecloud/text/chat_template.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <span>
@@ -57,12 +64,28 @@ edgecloud::model::session_config session_config_from(const args& a) {
   return c;
 }
 
-// Prompt ids from --tokens. A `--prompt TEXT` form needs the tokenizer (text layer): once it is
-// integrated, load the vocabulary from the GGUF (tokenizer.ggml.*) and encode here.
-std::vector<int32_t> prompt_tokens(const args& a) {
-  if (a.has("prompt"))
-    throw edgecloud::config_error(
-        "--prompt needs the tokenizer, which this build does not include yet; pass --tokens");
+// Prompt ids from --tokens, or from --prompt TEXT encoded by the model file's own tokenizer
+// (GGUF tokenizer.ggml.*): as raw text, control tokens in it recognised (like llama.cpp -p), or
+// with --chat as one user turn of the Qwen3 chat template with thinking off (the text stays
+// plain text). `tok` receives the tokenizer when --prompt is used.
+std::vector<int32_t> prompt_tokens(const args& a,
+                                   std::optional<edgecloud::text::tokenizer>* tok = nullptr) {
+  if (a.has("prompt")) {
+    if (a.has("tokens")) throw edgecloud::config_error("give --tokens or --prompt, not both");
+    auto t = edgecloud::generate::load_tokenizer(
+        edgecloud::gguf::file::open(a.required("model")));
+    std::vector<int32_t> ids;
+    if (a.flag("chat")) {
+      const std::vector<edgecloud::text::chat_message> msgs = {{"user", *a.get("prompt")}};
+      ids = edgecloud::text::encode_chat(
+          t, edgecloud::text::render_qwen3(msgs, nullptr, {.enable_thinking = false}));
+    } else {
+      ids = t.encode(*a.get("prompt"), edgecloud::text::encode_mode::trusted);
+    }
+    if (ids.empty()) throw edgecloud::config_error("--prompt is empty");
+    if (tok) tok->emplace(std::move(t));
+    return ids;
+  }
   std::vector<int32_t> t;
   for (int id : edgecloud::cli::parse_token_list(a.required("tokens"))) t.push_back(id);
   if (t.empty()) throw edgecloud::config_error("--tokens is empty");
@@ -78,7 +101,7 @@ void append_float(std::string& out, float v) {
 }
 
 int run_logits(const std::vector<std::string>& argv) {
-  args a(argv, with_common({"tokens", "prompt"}), {"all"});
+  args a(argv, with_common({"tokens", "prompt"}), {"all", "chat"});
   const std::vector<int32_t> tokens = prompt_tokens(a);
   const bool all = a.flag("all");
   auto model = edgecloud::model::qwen3::load(a.required("model"));
@@ -107,13 +130,16 @@ int run_logits(const std::vector<std::string>& argv) {
 }
 
 int run_generate(const std::vector<std::string>& argv) {
-  args a(argv, with_common({"tokens", "prompt", "max-tokens", "stop"}), {"stream"});
-  const std::vector<int32_t> tokens = prompt_tokens(a);
+  args a(argv, with_common({"tokens", "prompt", "max-tokens", "stop"}), {"stream", "chat"});
+  std::optional<edgecloud::text::tokenizer> tok;
+  const std::vector<int32_t> tokens = prompt_tokens(a, &tok);
   const long long max_tokens = a.integer("max-tokens", 16);
   if (max_tokens < 0) throw edgecloud::config_error("--max-tokens must be >= 0");
   std::vector<int32_t> stop;
   if (a.has("stop"))
     for (int id : edgecloud::cli::parse_token_list(*a.get("stop"))) stop.push_back(id);
+  if (tok && a.flag("chat"))
+    if (auto end = tok->find_token("<|im_end|>")) stop.push_back(*end);
   auto model = edgecloud::model::qwen3::load(a.required("model"));
   auto cfg = session_config_from(a);
   if (cfg.context == 0) cfg.context = tokens.size() + static_cast<size_t>(max_tokens);
@@ -127,7 +153,14 @@ int run_generate(const std::vector<std::string>& argv) {
     if (i) json += ',';
     json += std::to_string(out[i]);
   }
-  json += "]}\n";
+  json += "]";
+  if (tok) {  // --prompt: the generated text too, as a JSON string
+    std::vector<int32_t> shown;
+    for (int32_t t : out)
+      if (static_cast<size_t>(t) < tok->size()) shown.push_back(t);
+    json += ",\"text\":" + nlohmann::json(tok->decode(shown, true)).dump();
+  }
+  json += "}\n";
   std::fwrite(json.data(), 1, json.size(), stdout);
   return 0;
 }

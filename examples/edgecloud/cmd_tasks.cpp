@@ -21,15 +21,14 @@
 // a line; a line that fails gives {"error": "..."} and processing goes on.
 // classify --bench N runs N requests of ~20 tokens against the cached prefix of ~10 labels
 // (after 3 warm-up runs) and prints latency percentiles.
-#include <edgecloud/model/qwen3.hpp>
-#include <edgecloud/generate/tokenizer_loader.hpp>
-#include <edgecloud/tasks/engine.hpp>
-#include <edgecloud/text/vocab.hpp>
-
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
+#include <edgecloud/generate/tokenizer_loader.hpp>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/tasks/engine.hpp>
+#include <edgecloud/text/vocab.hpp>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -47,8 +46,8 @@ using edgecloud::cli::args;
 using json = nlohmann::ordered_json;
 namespace tasks = edgecloud::tasks;
 
-const std::set<std::string> common_values = {"model", "tokenizer", "threads", "context", "lang",
-                                             "prompt-file", "kv-type"};
+const std::set<std::string> common_values = {"model", "tokenizer",   "threads", "context",
+                                             "lang",  "prompt-file", "kv-type"};
 const std::set<std::string> common_flags = {"json", "jsonl", "stats"};
 
 std::set<std::string> values(std::set<std::string> extra) {
@@ -100,17 +99,18 @@ struct loaded {
 
 std::unique_ptr<loaded> load(const args& a) {
   auto model = edgecloud::model::qwen3::load(a.required("model"));
-  const auto vocab = a.has("tokenizer")
-                         ? edgecloud::text::read_hf_tokenizer(*a.get("tokenizer"))
-                         : edgecloud::generate::read_gguf_vocab(model.file());
+  const auto vocab = a.has("tokenizer") ? edgecloud::text::read_hf_tokenizer(*a.get("tokenizer"))
+                                        : edgecloud::generate::read_gguf_vocab(model.file());
   edgecloud::text::tokenizer tok(vocab);
   auto l = std::unique_ptr<loaded>(new loaded{std::move(model), std::move(tok), nullptr});
   tasks::engine_config c;
   c.runner.session.threads = static_cast<size_t>(std::max(0LL, a.integer("threads", 0)));
   c.runner.session.context = static_cast<size_t>(std::max(0LL, a.integer("context", 4096)));
   const std::string kv = a.value_or("kv-type", "f16");
-  if (kv == "f32") c.runner.session.kv_type = edgecloud::kernels::dtype::f32;
-  else if (kv != "f16") throw edgecloud::config_error("--kv-type must be f16 or f32");
+  if (kv == "f32")
+    c.runner.session.kv_type = edgecloud::kernels::dtype::f32;
+  else if (kv != "f16")
+    throw edgecloud::config_error("--kv-type must be f16 or f32");
   l->engine = std::make_unique<tasks::engine>(l->model, l->tok, c);
   return l;
 }
@@ -231,17 +231,25 @@ int bench_classify(tasks::engine& e, const tasks::intent_config& c, long long n)
   double mean = 0;
   for (double x : ms) mean += x;
   mean /= static_cast<double>(ms.size());
-  std::printf("classify: %zu labels, %lld requests, %.1f computed tokens/request (query + "
-              "passes), head %s\n",
-              c.labels.size(), n, static_cast<double>(query_tokens) / static_cast<double>(n),
-              c.head == tasks::label_head::full ? "full" : "restricted");
-  std::printf("| p50 ms | p95 ms | mean ms | min ms | max ms | CPU ms/request (p50) | cold: ms, "
-              "CPU ms |\n|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "classify: %zu labels, %lld requests, %.1f computed tokens/request (query + "
+      "passes), head %s\n",
+      c.labels.size(), n, static_cast<double>(query_tokens) / static_cast<double>(n),
+      c.head == tasks::label_head::full ? "full" : "restricted");
+  std::printf(
+      "| p50 ms | p95 ms | mean ms | min ms | max ms | CPU ms/request (p50) | cold: ms, "
+      "CPU ms |\n|---|---|---|---|---|---|---|\n");
   std::printf("| %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f, %.1f |\n", pct(0.5), pct(0.95),
               mean, ms.front(), ms.back(), cpu_p50, cold_ms, cold_cpu);
-  std::printf("%s\n", json{{"test", "classify"}, {"labels", c.labels.size()}, {"requests", n},
-                           {"p50_ms", pct(0.5)}, {"p95_ms", pct(0.95)}, {"mean_ms", mean},
-                           {"cpu_ms_p50", cpu_p50}, {"cold_ms", cold_ms}, {"cold_cpu_ms", cold_cpu},
+  std::printf("%s\n", json{{"test", "classify"},
+                           {"labels", c.labels.size()},
+                           {"requests", n},
+                           {"p50_ms", pct(0.5)},
+                           {"p95_ms", pct(0.95)},
+                           {"mean_ms", mean},
+                           {"cpu_ms_p50", cpu_p50},
+                           {"cold_ms", cold_ms},
+                           {"cold_cpu_ms", cold_cpu},
                            {"threads", e.runner().session().threads()}}
                           .dump()
                           .c_str());
@@ -256,8 +264,10 @@ int run_classify(const std::vector<std::string>& argv) {
   c.prompt = prompt_of(a);
   c.temperature = a.number("temperature", 1.0);
   const std::string head = a.value_or("head", "restricted");
-  if (head == "full") c.head = tasks::label_head::full;
-  else if (head != "restricted") throw edgecloud::config_error("--head must be full or restricted");
+  if (head == "full")
+    c.head = tasks::label_head::full;
+  else if (head != "restricted")
+    throw edgecloud::config_error("--head must be full or restricted");
   c.end_with_stop_token = !a.flag("no-stop-token");
   auto l = load(a);
   if (a.has("bench")) return bench_classify(*l->engine, c, std::max(1LL, a.integer("bench", 50)));
@@ -327,9 +337,9 @@ int run_select_tool(const std::vector<std::string>& argv) {
         return std::pair{tasks::to_json(r), r.stats};
       },
       [](const json& out) {
-        return (out["tool"].is_null() ? std::string("none")
-                                      : out["tool"].get<std::string>() + " " +
-                                            out["arguments"].dump()) +
+        return (out["tool"].is_null()
+                    ? std::string("none")
+                    : out["tool"].get<std::string>() + " " + out["arguments"].dump()) +
                "  (" + fmt_ms(out) + ")";
       });
 }
@@ -357,8 +367,7 @@ int run_check_safety(const std::vector<std::string>& argv) {
 }
 
 const edgecloud::cli::command_registrar register_classify(
-    "classify", "intent of a query over --labels a,b,c with calibrated confidence",
-    run_classify);
+    "classify", "intent of a query over --labels a,b,c with calibrated confidence", run_classify);
 const edgecloud::cli::command_registrar register_rewrite(
     "rewrite", "rewrite a query into a self-contained one (--history h.json)", run_rewrite);
 const edgecloud::cli::command_registrar register_summarize(

@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // tasks/engine_edge.hpp: the edge tasks satisfy the assistant's EdgeModel concept and answer
 // its four calls with valid values on the tiny full-vocabulary model.
-#include <edgecloud/assistant.hpp>
-#include <edgecloud/tasks/engine_edge.hpp>
-#include <edgecloud/transport/loopback_transport.hpp>
-#include <edgecloud/text/unicode.hpp>
-
 #include <gtest/gtest.h>
 
-#include "tasks/task_test_support.hpp"
-
 #include <algorithm>
+#include <edgecloud/assistant.hpp>
+#include <edgecloud/tasks/engine_edge.hpp>
+#include <edgecloud/text/unicode.hpp>
+#include <edgecloud/transport/loopback_transport.hpp>
 #include <string>
 #include <vector>
+
+#include "tasks/task_test_support.hpp"
 
 namespace {
 
@@ -42,8 +41,8 @@ TEST(EngineEdge, FourCallsGiveValidValues) {
     EXPECT_EQ(text::unicode::first_invalid_utf8(r), r.size());
     const edge_safety s = edge.check_safety(q);
     EXPECT_EQ(s.safe, s.category == "none");
-    const std::string a = edge.answer({.query = q, .intent = it.label, .history = history,
-                                       .max_tokens = 8});
+    const std::string a =
+        edge.answer({.query = q, .intent = it.label, .history = history, .max_tokens = 8});
     EXPECT_EQ(text::unicode::first_invalid_utf8(a), a.size());
   }
 }

@@ -4,18 +4,17 @@
 // emoji, invalid UTF-8, long inputs -- every output parses, satisfies its schema and ends
 // within its budget. The checks below are independent of the automaton: JSON is parsed by
 // nlohmann::json and validated against the schema by a small validator written here.
-#include <edgecloud/tasks/engine.hpp>
-#include <edgecloud/text/unicode.hpp>
-
 #include <gtest/gtest.h>
-
-#include "tasks/task_test_support.hpp"
 
 #include <algorithm>
 #include <cstdlib>
+#include <edgecloud/tasks/engine.hpp>
+#include <edgecloud/text/unicode.hpp>
 #include <fstream>
 #include <set>
 #include <string>
+
+#include "tasks/task_test_support.hpp"
 
 namespace {
 
@@ -28,8 +27,9 @@ size_t queries(size_t fallback) {
 }
 
 tasks::engine& shared_engine() {
-  static tasks::engine e(::edgecloud::testing::tiny()->model, ::edgecloud::testing::tiny()->tok,
-                         {.runner = {.session = {.context = 2048, .kv_type = kernels::dtype::f32, .threads = 1}}});
+  static tasks::engine e(
+      ::edgecloud::testing::tiny()->model, ::edgecloud::testing::tiny()->tok,
+      {.runner = {.session = {.context = 2048, .kv_type = kernels::dtype::f32, .threads = 1}}});
   return e;
 }
 
@@ -72,8 +72,10 @@ std::string validate(const json& v, const json& s, const std::string& at = "$") 
   }
   if (t == "integer" || t == "number") {
     if (!(t == "integer" ? v.is_number_integer() : v.is_number())) return at + ": not a " + t;
-    if (s.contains("minimum") && v.get<double>() < s["minimum"].get<double>()) return at + ": < min";
-    if (s.contains("maximum") && v.get<double>() > s["maximum"].get<double>()) return at + ": > max";
+    if (s.contains("minimum") && v.get<double>() < s["minimum"].get<double>())
+      return at + ": < min";
+    if (s.contains("maximum") && v.get<double>() > s["maximum"].get<double>())
+      return at + ": > max";
     return "";
   }
   if (t == "boolean") return v.is_boolean() ? "" : at + ": not a boolean";
@@ -144,8 +146,8 @@ TEST(TaskPrompts, UserTextNeverBecomesControlTokens) {
     // before the text) when the text itself starts with whitespace and the BPE joins them.
     ASSERT_LE(p.fixed, base.fixed);
     ASSERT_GE(p.fixed + 1, base.fixed) << q;
-    EXPECT_TRUE(std::equal(p.ids.begin(), p.ids.begin() + static_cast<long>(p.fixed),
-                           base.ids.begin()));
+    EXPECT_TRUE(
+        std::equal(p.ids.begin(), p.ids.begin() + static_cast<long>(p.fixed), base.ids.begin()));
   }
 }
 
@@ -179,7 +181,8 @@ TEST(TaskPrompts, EveryPromptIsOverridableAndLongInputsAreCut) {
   EDGECLOUD_TINY(w);
   auto& e = shared_engine();
   tasks::intent_config c{.labels = {"a", "b"}};
-  c.prompt = tasks::prompt_template{.system = "Pick {labels}.", .user = "Q: {text}!",
+  c.prompt = tasks::prompt_template{.system = "Pick {labels}.",
+                                    .user = "Q: {text}!",
                                     .examples = {{"user", "Q: x!"}, {"assistant", "a"}}};
   const auto r = e.classify("hello", c);
   EXPECT_TRUE(r.intent == "a" || r.intent == "b");
@@ -330,8 +333,9 @@ TEST(EdgeTasks, AnswersAreValidTextWithinBudget) {
   for (size_t i = 0; i < queries(1000) / 5; ++i) {
     const auto q = gen.next();
     const size_t budget = 1 + (i * 5) % 24;
-    const auto r = e.answer(q, history, {.lang = i % 2 ? tasks::language::zh : tasks::language::en,
-                                         .max_tokens = budget});
+    const auto r =
+        e.answer(q, history,
+                 {.lang = i % 2 ? tasks::language::zh : tasks::language::en, .max_tokens = budget});
     ASSERT_GE(r.tokens, 1u);
     ASSERT_LE(r.tokens, budget);
     ASSERT_TRUE(valid_utf8(r.text));

@@ -2,21 +2,20 @@
 // tasks/model_runner.hpp and generate/prefix_cache.hpp: prefix-cached runs give the logits of
 // uncached ones, the restricted head equals the full head on the allowed ids, label scoring
 // equals brute-force scoring of each label sequence with the model.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
 #include <edgecloud/generate/prefix_cache.hpp>
 #include <edgecloud/generate/restricted_head.hpp>
 #include <edgecloud/tasks/decoding.hpp>
 #include <edgecloud/tasks/engine.hpp>
 #include <edgecloud/tasks/model_runner.hpp>
-
-#include <gtest/gtest.h>
-
-#include "tasks/task_test_support.hpp"
-
-#include <cmath>
-#include <algorithm>
 #include <random>
 #include <set>
 #include <vector>
+
+#include "tasks/task_test_support.hpp"
 
 namespace {
 
@@ -139,8 +138,7 @@ TEST(PrefixCache, F16CacheAndEvictionUnderTheCap) {
       prompt.push_back(43);
       r.begin(prompt, p.size());
       const auto z = r.logits();
-      EXPECT_LT(rel_diff(fresh_logits(w.model, prompt, kernels::dtype::f16),
-                         {z.begin(), z.end()}),
+      EXPECT_LT(rel_diff(fresh_logits(w.model, prompt, kernels::dtype::f16), {z.begin(), z.end()}),
                 1e-5);
       EXPECT_LE(r.prefix_cache().bytes(), r.prefix_cache().config().max_bytes);
     }
@@ -157,8 +155,8 @@ TEST(PrefixCache, UnitBehaviour) {
   generate::prefix_cache c({.max_bytes = 1 << 20, .min_tokens = 4});
   EXPECT_FALSE(c.insert(std::span(t).first(3), s.cache()));  // shorter than min_tokens
   EXPECT_TRUE(c.insert(std::span(t).first(10), s.cache()));
-  EXPECT_FALSE(c.insert(std::span(t).first(8), s.cache()));   // covered by the held entry
-  EXPECT_TRUE(c.insert(std::span(t).first(16), s.cache()));   // supersedes it
+  EXPECT_FALSE(c.insert(std::span(t).first(8), s.cache()));  // covered by the held entry
+  EXPECT_TRUE(c.insert(std::span(t).first(16), s.cache()));  // supersedes it
   EXPECT_EQ(c.size(), 1u);
   auto probe = t;
   probe[12] = 7;
@@ -169,7 +167,7 @@ TEST(PrefixCache, UnitBehaviour) {
   EXPECT_EQ(s2.size(), 12u);
   model::session s16(w.model, {.context = 64, .kv_type = kernels::dtype::f16, .threads = 1});
   EXPECT_THROW(c.restore(m, s16.mutable_cache()), config_error);  // other element type
-  EXPECT_THROW(c.insert(t, s2.cache()), config_error);           // more tokens than held
+  EXPECT_THROW(c.insert(t, s2.cache()), config_error);            // more tokens than held
 }
 
 TEST(RestrictedHead, EqualsTheFullHeadOnTheAllowedIds) {
@@ -200,8 +198,8 @@ std::vector<double> brute_force_log_probs(const model::qwen3& m, std::span<const
                                           const std::vector<std::vector<int32_t>>& labels) {
   std::vector<double> out;
   for (const auto& l : labels) {
-    model::session s(m, {.context = 512, .kv_type = kernels::dtype::f32, .threads = 1,
-                         .logits_rows = 64});
+    model::session s(
+        m, {.context = 512, .kv_type = kernels::dtype::f32, .threads = 1, .logits_rows = 64});
     std::vector<int32_t> seq(prompt.begin(), prompt.end());
     seq.insert(seq.end(), l.begin(), l.end() - 1);
     s.prefill(seq, model::logits_mode::all);
@@ -219,8 +217,8 @@ TEST(LabelScoring, FullHeadEqualsBruteForce) {
   EDGECLOUD_TINY(w);
   std::mt19937 rng(9);
   const int32_t end = *w.tok.find_token("<|im_end|>");
-  const std::vector<std::string> names = {"weather", "music", "navigation", "smart_home",
-                                          "天气", "音乐", "weather_report", "phone call"};
+  const std::vector<std::string> names = {"weather", "music", "navigation",     "smart_home",
+                                          "天气",    "音乐",  "weather_report", "phone call"};
   std::vector<std::vector<int32_t>> labels;
   for (const auto& n : names) {
     auto ids = w.tok.encode(n, text::encode_mode::untrusted);
@@ -249,7 +247,7 @@ TEST(LabelScoring, RestrictedEqualsItsBruteForceDefinition) {
   std::mt19937 rng(13);
   const int32_t end = *w.tok.find_token("<|im_end|>");
   const std::vector<std::string> names = {"weather", "weather_report", "weatherman", "music",
-                                          "音乐", "音乐会", "navigation"};
+                                          "音乐",    "音乐会",         "navigation"};
   std::vector<std::vector<int32_t>> labels;
   for (const auto& n : names) {
     auto ids = w.tok.encode(n, text::encode_mode::untrusted);
@@ -276,7 +274,8 @@ TEST(LabelScoring, RestrictedEqualsItsBruteForceDefinition) {
         }
         std::set<int32_t> next;
         for (const auto& o : labels)
-          if (o.size() > i && std::equal(o.begin(), o.begin() + static_cast<long>(i), labels[k].begin()))
+          if (o.size() > i &&
+              std::equal(o.begin(), o.begin() + static_cast<long>(i), labels[k].begin()))
             next.insert(o[i]);
         if (next.size() == 1) continue;
         std::vector<float> sub;

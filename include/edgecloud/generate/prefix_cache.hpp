@@ -23,13 +23,12 @@
 // thread-safe: one per session (or guard it).
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/kernels.hpp>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <edgecloud/error.hpp>
+#include <edgecloud/kernels.hpp>
 #include <list>
 #include <memory>
 #include <span>
@@ -68,8 +67,8 @@ class prefix_cache {
   };
   struct statistics {
     size_t entries = 0, bytes = 0;
-    size_t lookups = 0, hits = 0;       // hits: lookups that found >= min_tokens positions
-    size_t reused_positions = 0;        // positions copied back instead of recomputed
+    size_t lookups = 0, hits = 0;  // hits: lookups that found >= min_tokens positions
+    size_t reused_positions = 0;   // positions copied back instead of recomputed
     size_t insertions = 0, evictions = 0;
   };
 
@@ -207,16 +206,18 @@ class prefix_cache {
   std::list<entry>::iterator find_entry(const void* p) {
     for (auto it = entries_.begin(); it != entries_.end(); ++it)
       if (&*it == p) return it;
-    throw config_error("prefix_cache::restore: the matched entry was evicted (restore right "
-                       "after find)");
+    throw config_error(
+        "prefix_cache::restore: the matched entry was evicted (restore right "
+        "after find)");
   }
 
   template <class Cache>
   static void check_geometry(const entry& e, const Cache& cache) {
     if (cache.shape().n_layers != e.n_layers ||
         cache.row_elements() * cache.element_size() != e.row_bytes || cache.type() != e.type)
-      throw config_error("prefix_cache::restore: the entry was made by a KV cache of another "
-                         "shape or element type");
+      throw config_error(
+          "prefix_cache::restore: the entry was made by a KV cache of another "
+          "shape or element type");
   }
 
   prefix_cache_config config_;

@@ -21,11 +21,10 @@
 // Ownership: plain values.
 #pragma once
 
+#include <cstdint>
 #include <edgecloud/error.hpp>
 #include <edgecloud/text/chat_template.hpp>
 #include <edgecloud/text/tokenizer.hpp>
-
-#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,7 +80,8 @@ inline encoded_prompt render_once(const text::tokenizer& tok, std::string_view s
   text::chat_prompt prefix;
   prefix.text = p.text.substr(0, fixed_bytes);
   for (const auto& r : p.template_ranges)
-    if (r.begin < fixed_bytes) prefix.template_ranges.push_back({r.begin, std::min(r.end, fixed_bytes)});
+    if (r.begin < fixed_bytes)
+      prefix.template_ranges.push_back({r.begin, std::min(r.end, fixed_bytes)});
   const auto prefix_ids = text::encode_chat(tok, prefix);
   while (out.fixed < prefix_ids.size() && out.fixed < out.ids.size() &&
          prefix_ids[out.fixed] == out.ids[out.fixed])

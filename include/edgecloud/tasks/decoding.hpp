@@ -12,6 +12,7 @@
 //  * score_label_choice: label confidences, exact (generate::score_labels) or restricted.
 #pragma once
 
+#include <cmath>
 #include <edgecloud/error.hpp>
 #include <edgecloud/generate/byte_nfa.hpp>
 #include <edgecloud/generate/constrained_generate.hpp>
@@ -19,8 +20,6 @@
 #include <edgecloud/generate/token_constraint.hpp>
 #include <edgecloud/tasks/config.hpp>
 #include <edgecloud/tasks/model_runner.hpp>
-
-#include <cmath>
 #include <limits>
 #include <map>
 #include <memory>
@@ -174,7 +173,8 @@ inline generate::label_scores score_labels_restricted(
   if (!(options.temperature > 0)) throw config_error("score_labels: temperature must be > 0");
   detail::choice_node root;
   for (size_t k = 0; k < labels.size(); ++k) {
-    if (labels[k].empty()) throw config_error("score_labels: label " + std::to_string(k) + " is empty");
+    if (labels[k].empty())
+      throw config_error("score_labels: label " + std::to_string(k) + " is empty");
     detail::choice_node* node = &root;
     for (int32_t t : labels[k]) {
       if (node->label >= 0)
@@ -230,9 +230,9 @@ inline generate::label_scores score_labels_restricted(
       s += out.probabilities[k] = std::exp(out.log_probs[k] / options.temperature - m);
     for (auto& p : out.probabilities) p /= s;
   }
-  out.best = static_cast<size_t>(std::max_element(out.probabilities.begin(),
-                                                  out.probabilities.end()) -
-                                 out.probabilities.begin());
+  out.best =
+      static_cast<size_t>(std::max_element(out.probabilities.begin(), out.probabilities.end()) -
+                          out.probabilities.begin());
   return out;
 }
 

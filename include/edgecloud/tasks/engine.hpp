@@ -24,6 +24,7 @@
 // thread-safe: one engine per thread (the model and tokenizer may be shared).
 #pragma once
 
+#include <chrono>
 #include <edgecloud/error.hpp>
 #include <edgecloud/generate/json_schema.hpp>
 #include <edgecloud/generate/token_constraint.hpp>
@@ -34,13 +35,10 @@
 #include <edgecloud/tasks/model_runner.hpp>
 #include <edgecloud/tasks/results.hpp>
 #include <edgecloud/text/tokenizer.hpp>
-
-#include <nlohmann/json.hpp>
-
-#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,8 +87,8 @@ class engine {
       longest = std::max(longest, ids.size());
       seqs.push_back(std::move(ids));
     }
-    const auto prompt = render(resolve(c.prompt, task_kind::intent, c.lang),
-                               {{"labels", list}}, text, longest);
+    const auto prompt =
+        render(resolve(c.prompt, task_kind::intent, c.lang), {{"labels", list}}, text, longest);
     const runner_stats before = runner_.stats();
     runner_.begin(prompt.ids, prompt.fixed);
     const auto s = score_label_choice(runner_, seqs, c.head, c.temperature);
@@ -111,9 +109,8 @@ class engine {
     const auto t0 = clock::now();
     const bool zh = c.lang == language::zh;
     std::string h;
-    const size_t first = history.size() > c.max_history_messages
-                             ? history.size() - c.max_history_messages
-                             : 0;
+    const size_t first =
+        history.size() > c.max_history_messages ? history.size() - c.max_history_messages : 0;
     for (size_t i = first; i < history.size(); ++i)
       h += history[i].role + ": " + history[i].content + "\n";
     if (h.empty()) h = zh ? "（无）\n" : "(none)\n";
@@ -128,9 +125,9 @@ class engine {
 
   text_result summarize(std::string_view text, const summary_config& c = {}) {
     const auto t0 = clock::now();
-    const auto prompt = render(resolve(c.prompt, task_kind::summary, c.lang),
-                               {{"max_tokens", std::to_string(c.max_tokens)}}, text,
-                               c.max_tokens + 1);
+    const auto prompt =
+        render(resolve(c.prompt, task_kind::summary, c.lang),
+               {{"max_tokens", std::to_string(c.max_tokens)}}, text, c.max_tokens + 1);
     return free_text(prompt, true, c.max_tokens, t0);
   }
 
@@ -141,8 +138,8 @@ class engine {
                                {{"tools", tools_text}}, text, c.max_tokens);
     const std::string key = "tool:" + tools_text + json_key(c.json);
     auto& con = constraint(key, -1, [&] {
-      return generate::constraint::any_of(
-          {generate::tool_call_constraint(c.tools, c.json), generate::constraint::choice({"none"})});
+      return generate::constraint::any_of({generate::tool_call_constraint(c.tools, c.json),
+                                           generate::constraint::choice({"none"})});
     });
     const runner_stats before = runner_.stats();
     runner_.begin(prompt.ids, prompt.fixed);
@@ -164,18 +161,17 @@ class engine {
     if (c.categories.empty()) throw config_error("check_safety: no categories");
     std::string list;
     for (const auto& cat : c.categories) list += (list.empty() ? "" : ", ") + cat;
-    const auto prompt = render(resolve(c.prompt, task_kind::safety, c.lang),
-                               {{"categories", list}}, text, c.max_tokens);
+    const auto prompt = render(resolve(c.prompt, task_kind::safety, c.lang), {{"categories", list}},
+                               text, c.max_tokens);
     // The verdict first: P(`{"safe": true`) against P(`{"safe": false`) -- the shared
     // `{"safe":` costs nothing, the branch one batched pass and two restricted logits. Then the
     // rest is decoded under that verdict's branch of the schema (all forced when safe).
     const std::string key = "safety:" + nlohmann::json(c.categories).dump();
     const nlohmann::ordered_json schema = safety_schema(c);
-    auto& safe_con = constraint(key + ":safe", -1,
-                                [&] { return generate::json_schema_constraint(schema["anyOf"][0]); });
-    auto& unsafe_con = constraint(key + ":unsafe", -1, [&] {
-      return generate::json_schema_constraint(schema["anyOf"][1]);
-    });
+    auto& safe_con = constraint(
+        key + ":safe", -1, [&] { return generate::json_schema_constraint(schema["anyOf"][0]); });
+    auto& unsafe_con = constraint(
+        key + ":unsafe", -1, [&] { return generate::json_schema_constraint(schema["anyOf"][1]); });
     const runner_stats before = runner_.stats();
     runner_.begin(prompt.ids, prompt.fixed);
     const std::vector<std::vector<int32_t>> verdicts = {
@@ -201,9 +197,8 @@ class engine {
                      const answer_config& c = {}) {
     const auto t0 = clock::now();
     prompt_template p = resolve(c.prompt, task_kind::answer, c.lang);
-    const size_t first = history.size() > c.max_history_messages
-                             ? history.size() - c.max_history_messages
-                             : 0;
+    const size_t first =
+        history.size() > c.max_history_messages ? history.size() - c.max_history_messages : 0;
     p.examples.assign(history.begin() + static_cast<ptrdiff_t>(first), history.end());
     const auto prompt =
         render(p, {{"max_tokens", std::to_string(c.max_tokens)}}, query, c.max_tokens + 1);
@@ -219,8 +214,9 @@ class engine {
                   {"required", {"safe", "reason"}},
                   {"additionalProperties", false}};
     };
-    return json{{"anyOf", {object({{"const", true}}, {{"const", "none"}}),
-                           object({{"const", false}}, {{"enum", c.categories}})}}};
+    return json{{"anyOf",
+                 {object({{"const", true}}, {{"const", "none"}}),
+                  object({{"const", false}}, {{"enum", c.categories}})}}};
   }
 
   // Renders a task prompt: system (with vars), few-shot examples, the user turn with {text}
@@ -232,16 +228,15 @@ class engine {
                         const std::vector<std::pair<std::string, std::string>>& vars,
                         std::string_view text, size_t reserve = 0) const {
     const size_t at = p.user.find("{text}");
-    if (at == std::string::npos)
-      throw config_error("prompt_template.user must contain {text}");
+    if (at == std::string::npos) throw config_error("prompt_template.user must contain {text}");
     auto substitute = [&](std::string s) {
       for (const auto& [k, v] : vars) s = fill_placeholder(std::move(s), k, v);
       return s;
     };
     const std::string system = substitute(p.system), before = substitute(p.user.substr(0, at)),
                       after = substitute(p.user.substr(at + 6));
-    return render_task_prompt(*tok_, system, p.examples, {before, text, after},
-                              runner_.context(), reserve);
+    return render_task_prompt(*tok_, system, p.examples, {before, text, after}, runner_.context(),
+                              reserve);
   }
 
   // The vocabulary as byte strings (built on first use, ~0.1 s for 151,936 ids).
@@ -263,12 +258,18 @@ class engine {
   static const prompt_template& resolve(const std::optional<prompt_template>& p, task_kind k,
                                         language lang) {
     static const prompt_template defaults[6][2] = {
-        {default_prompt(task_kind::intent, language::en), default_prompt(task_kind::intent, language::zh)},
-        {default_prompt(task_kind::rewrite, language::en), default_prompt(task_kind::rewrite, language::zh)},
-        {default_prompt(task_kind::summary, language::en), default_prompt(task_kind::summary, language::zh)},
-        {default_prompt(task_kind::tool_selection, language::en), default_prompt(task_kind::tool_selection, language::zh)},
-        {default_prompt(task_kind::safety, language::en), default_prompt(task_kind::safety, language::zh)},
-        {default_prompt(task_kind::answer, language::en), default_prompt(task_kind::answer, language::zh)}};
+        {default_prompt(task_kind::intent, language::en),
+         default_prompt(task_kind::intent, language::zh)},
+        {default_prompt(task_kind::rewrite, language::en),
+         default_prompt(task_kind::rewrite, language::zh)},
+        {default_prompt(task_kind::summary, language::en),
+         default_prompt(task_kind::summary, language::zh)},
+        {default_prompt(task_kind::tool_selection, language::en),
+         default_prompt(task_kind::tool_selection, language::zh)},
+        {default_prompt(task_kind::safety, language::en),
+         default_prompt(task_kind::safety, language::zh)},
+        {default_prompt(task_kind::answer, language::en),
+         default_prompt(task_kind::answer, language::zh)}};
     return p ? *p : defaults[static_cast<int>(k)][lang == language::zh ? 1 : 0];
   }
 

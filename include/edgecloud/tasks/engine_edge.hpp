@@ -18,7 +18,6 @@
 
 #include <edgecloud/assistant/edge_model.hpp>
 #include <edgecloud/tasks/engine.hpp>
-
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,7 +26,7 @@
 namespace edgecloud::tasks {
 
 struct engine_edge_config {
-  intent_config intent{};   // labels are replaced by the caller's
+  intent_config intent{};  // labels are replaced by the caller's
   rewrite_config rewrite{};
   safety_config safety{.detect_pii = false};
   answer_config answer{};

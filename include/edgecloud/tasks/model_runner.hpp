@@ -26,15 +26,14 @@
 // token list. Not thread-safe: one runner per thread.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <edgecloud/error.hpp>
 #include <edgecloud/generate/concepts.hpp>
 #include <edgecloud/generate/prefix_cache.hpp>
 #include <edgecloud/kernels.hpp>
 #include <edgecloud/model/qwen3.hpp>
 #include <edgecloud/model/session.hpp>
-
-#include <algorithm>
-#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -112,9 +111,9 @@ class model_runner {
     stats_.prompt_tokens += prompt.size();
     keep = std::min(keep, prompt.size() - 1);  // the last prompt token must run for its logits
     // What the session already holds, and what the prefix cache could give.
-    const size_t held = std::min(
-        generate::prefix_cache::common_prefix({tokens_.data(), computed_}, prompt),
-        prompt.size() - 1);
+    const size_t held =
+        std::min(generate::prefix_cache::common_prefix({tokens_.data(), computed_}, prompt),
+                 prompt.size() - 1);
     auto m = cache_.find(prompt.first(prompt.size() - 1));
     if (m.length > held) {
       cache_.restore(m, session_.mutable_cache());
@@ -212,10 +211,10 @@ class model_runner {
   model::session session_;
   generate::prefix_cache cache_;
   model_output_head head_;
-  std::vector<int32_t> tokens_;   // everything appended: [0, computed_) is in the KV cache
+  std::vector<int32_t> tokens_;  // everything appended: [0, computed_) is in the KV cache
   size_t computed_ = 0;
-  bool fresh_ = false;            // the session's outputs are for tokens_ as it is now
-  bool fresh_logits_ = false;     // ... and they include the full logits
+  bool fresh_ = false;         // the session's outputs are for tokens_ as it is now
+  bool fresh_logits_ = false;  // ... and they include the full logits
   std::span<const float> last_;
   runner_stats stats_;
 };

@@ -10,14 +10,12 @@
 // Each also has "stats": prompt/reused/computed/output tokens, forward passes, milliseconds.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
+#include <edgecloud/tasks/pii.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <edgecloud/tasks/pii.hpp>
 
 namespace edgecloud::tasks {
 
@@ -34,17 +32,17 @@ struct request_stats {
 struct intent_result {
   std::string intent;
   size_t index = 0;
-  double confidence = 0;       // probability of `intent` among the labels (at the temperature)
-  double out_of_set = 0;       // probability mass the model put outside the label set
+  double confidence = 0;  // probability of `intent` among the labels (at the temperature)
+  double out_of_set = 0;  // probability mass the model put outside the label set
   std::vector<std::string> labels;
   std::vector<double> probabilities, log_probs;
   request_stats stats;
 };
 
 struct text_result {
-  std::string text;            // valid UTF-8
+  std::string text;  // valid UTF-8
   size_t tokens = 0;
-  bool budget_reached = false; // all max_tokens were used (the model did not stop earlier)
+  bool budget_reached = false;  // all max_tokens were used (the model did not stop earlier)
   request_stats stats;
 };
 
@@ -52,20 +50,20 @@ struct tool_result {
   bool none = true;
   std::string name;
   nlohmann::ordered_json arguments;
-  std::string raw;             // the decoded bytes: a tool-call object or "none"
+  std::string raw;  // the decoded bytes: a tool-call object or "none"
   request_stats stats;
 };
 
 struct pii_finding {
-  std::string kind;            // phone, id_number, email, bank_card, address, ip_address
-  size_t begin = 0, end = 0;   // byte offsets into the checked text
+  std::string kind;           // phone, id_number, email, bank_card, address, ip_address
+  size_t begin = 0, end = 0;  // byte offsets into the checked text
   double confidence = 0;
 };
 
 struct safety_result {
   bool safe = true;
-  std::string reason;          // "none" when safe
-  double confidence = 0;       // P(verdict) between {"safe": true and {"safe": false
+  std::string reason;     // "none" when safe
+  double confidence = 0;  // P(verdict) between {"safe": true and {"safe": false
   std::vector<pii_finding> pii;
   std::string raw;
   request_stats stats;
@@ -80,17 +78,22 @@ inline std::vector<pii_finding> find_pii(std::string_view text) {
 }
 
 inline nlohmann::ordered_json to_json(const request_stats& s) {
-  return {{"prompt_tokens", s.prompt_tokens}, {"reused_tokens", s.reused_tokens},
-          {"computed_tokens", s.computed_tokens}, {"forward_passes", s.forward_passes},
+  return {{"prompt_tokens", s.prompt_tokens},
+          {"reused_tokens", s.reused_tokens},
+          {"computed_tokens", s.computed_tokens},
+          {"forward_passes", s.forward_passes},
           {"output_tokens", s.output_tokens},
-          {"dropped_input_tokens", s.dropped_input_tokens}, {"ms", s.ms}};
+          {"dropped_input_tokens", s.dropped_input_tokens},
+          {"ms", s.ms}};
 }
 
 inline nlohmann::ordered_json to_json(const intent_result& r) {
   nlohmann::ordered_json probs = nlohmann::ordered_json::object();
   for (size_t k = 0; k < r.labels.size() && k < r.probabilities.size(); ++k)
     probs[r.labels[k]] = r.probabilities[k];
-  return {{"intent", r.intent}, {"confidence", r.confidence}, {"out_of_set", r.out_of_set},
+  return {{"intent", r.intent},
+          {"confidence", r.confidence},
+          {"out_of_set", r.out_of_set},
           {"probabilities", probs}};
 }
 
@@ -106,8 +109,8 @@ inline nlohmann::ordered_json to_json(const tool_result& r) {
 inline nlohmann::ordered_json to_json(const safety_result& r) {
   nlohmann::ordered_json pii = nlohmann::ordered_json::array();
   for (const auto& p : r.pii)
-    pii.push_back({{"kind", p.kind}, {"begin", p.begin}, {"end", p.end},
-                   {"confidence", p.confidence}});
+    pii.push_back(
+        {{"kind", p.kind}, {"begin", p.begin}, {"end", p.end}, {"confidence", p.confidence}});
   return {{"safe", r.safe}, {"reason", r.reason}, {"confidence", r.confidence}, {"pii", pii}};
 }
 
