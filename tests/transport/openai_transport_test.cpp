@@ -220,7 +220,8 @@ TEST(OpenAiTransport, CircuitBreakerOpensRefusesHalfOpensAndCloses) {
   test_server s;
   auto cfg = quick_config(s.url());
   cfg.retry.max_attempts = 1;
-  cfg.breaker = {.failure_threshold = 3, .open_duration = 300ms, .half_open_max_probes = 1,
+  // open_duration leaves room for a loaded machine between the checks below.
+  cfg.breaker = {.failure_threshold = 3, .open_duration = 1000ms, .half_open_max_probes = 1,
                  .success_threshold = 1};
   et::openai_transport t(cfg);
   s.server.fail_next(3, 502);
@@ -231,13 +232,13 @@ TEST(OpenAiTransport, CircuitBreakerOpensRefusesHalfOpensAndCloses) {
   EXPECT_EQ(refused.status, et::call_status::circuit_open);
   EXPECT_EQ(refused.attempts, 0);
   EXPECT_EQ(s.server.stats().chat_completions, served);  // no network while open
-  std::this_thread::sleep_for(350ms);
+  std::this_thread::sleep_for(1050ms);
   EXPECT_EQ(t.circuit(), et::circuit_state::half_open);
   // A failing probe opens it again...
   s.server.fail_next(1, 503);
   EXPECT_FALSE(t.complete(user_request("x")).ok());
   EXPECT_EQ(t.circuit(), et::circuit_state::open);
-  std::this_thread::sleep_for(350ms);
+  std::this_thread::sleep_for(1050ms);
   // ...a successful one closes it.
   auto probe = t.complete(user_request("probe"));
   ASSERT_TRUE(probe.ok()) << probe.error;
@@ -416,16 +417,22 @@ TEST(OpenAiTransport, HugeBodiesAreCappedNotBuffered) {
 }
 
 TEST(OpenAiTransport, ConnectionRefusedIsRetriedThenReported) {
-  int port;
-  {
-    test_server s;  // find a free port, then close it
-    port = s.server.port();
-  }
+  // A socket bound but not listening: connecting is refused, and no other process (ctest -j)
+  // can take the port while the test holds it.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
   auto t = et::openai_transport(quick_config("http://127.0.0.1:" + std::to_string(port) + "/v1"));
   auto r = t.complete(user_request("x"));
   EXPECT_EQ(r.status, et::call_status::connection_error);
   EXPECT_EQ(r.attempts, 3);
   EXPECT_NE(r.error.find("127.0.0.1"), std::string::npos) << r.error;
+  ::close(fd);
 }
 
 TEST(OpenAiTransport, HttpsWithVerificationAgainstASelfSignedCertificate) {
