@@ -2,18 +2,23 @@
 // `edgecloud route`, `edgecloud eval`, `edgecloud calibrate`: the routing layer from the shell.
 //
 //   edgecloud route --cloud-url URL [--cloud-model NAME] [--api-key KEY] [--config routing.json]
-//                   [--force-cloud|--force-edge] [--offline] [--timeout-ms N] [--json|--jsonl]
-//                   "query"
+//                   [--force-cloud|--force-edge] [--offline] [--timeout-ms N] [--json|--jsonl] "query"
 //   edgecloud eval --data labeled.jsonl [--config routing.json] [--bins 10] [--json]
+//                  [--model M [--labels a,b,c] [--threads N]]   (the engine predicts the intents)
 //   edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q)
 //                   [--config routing.json] [--out routing.json] [--json]
 //
-// `route` runs the assistant with the deterministic stand-in edge (the engine-backed EdgeModel
-// plugs in through the same template once it exists; --model is accepted and reported).
+// `route --model M` runs the assistant on the SDK's engine (local_edge: the edge tasks over the
+// GGUF model); without --model (or with --stand-in-edge) on the deterministic keyword stand-in
+// edge, announced on stderr. Extra options: --threads N --context N --edge-max-tokens N (64)
+// --cloud-max-tokens N (256) --tokenizer tokenizer.json.
+#include <edgecloud/assistant.hpp>
+#include <edgecloud/assistant/local_edge.hpp>
+#include <edgecloud/routing.hpp>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <edgecloud/assistant.hpp>
-#include <edgecloud/routing.hpp>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -63,29 +68,13 @@ std::string fixed(double v, int digits = 3) {
   return buf;
 }
 
-int run_route(const std::vector<std::string>& argv) {
-  cli::args a(argv,
-              {"cloud-url", "cloud-model", "api-key", "config", "model", "timeout-ms", "user"},
-              {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry"});
-  if (a.flag("force-cloud") && a.flag("force-edge"))
-    throw config_error("--force-cloud and --force-edge exclude each other");
-  transport::openai_transport_config tc;
-  tc.base_url = a.required("cloud-url");
-  tc.model = a.value_or("cloud-model", "");
-  tc.api_key = a.value_or("api-key", "");
-  if (tc.api_key.empty())
-    if (const char* k = std::getenv("EDGECLOUD_API_KEY")) tc.api_key = k;
-  tc.timeouts.total = std::chrono::milliseconds(a.integer("timeout-ms", 30000));
-  if (a.has("model"))
-    std::fprintf(stderr,
-                 "edgecloud route: note: --model %s is not wired to the engine edge yet; "
-                 "using the deterministic stand-in edge\n",
-                 a.get("model")->c_str());
-  basic_assistant<stand_in_edge> assistant(stand_in_edge{}, tc, read_policy_config(a));
+// One route invocation on an assistant (the engine edge or the stand-in): --json/--jsonl/text.
+template <class Assistant>
+int route_with(Assistant& assistant, const cli::args& a) {
   if (a.flag("offline")) assistant.set_online(false);
 
   auto one = [&](assistant_request q) {
-    q.override_route = a.flag("force-cloud")  ? routing::route_override::force_cloud
+    q.override_route = a.flag("force-cloud") ? routing::route_override::force_cloud
                        : a.flag("force-edge") ? routing::route_override::force_edge
                                               : routing::route_override::none;
     q.user_id = a.value_or("user", "");
@@ -94,8 +83,7 @@ int run_route(const std::vector<std::string>& argv) {
   };
   auto print = [&](const assistant_response& r) {
     if (a.flag("json") || a.flag("jsonl")) {
-      std::cout << to_json_value(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                << "\n";
+      std::cout << to_json_value(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       std::cout << "route:   " << routing::to_string(r.route) << (r.fallback ? " (fallback)" : "")
                 << (r.degraded ? " (degraded)" : "") << "\nrule:    " << r.decision.rule
@@ -122,8 +110,7 @@ int run_route(const std::vector<std::string>& argv) {
       print(r);
     }
   } else {
-    if (a.positionals().size() != 1)
-      throw config_error("route takes exactly one query (or --jsonl on stdin)");
+    if (a.positionals().size() != 1) throw config_error("route takes exactly one query (or --jsonl on stdin)");
     assistant_request q;
     q.text = a.positionals()[0];
     auto r = one(q);
@@ -134,9 +121,97 @@ int run_route(const std::vector<std::string>& argv) {
   return failures ? 1 : 0;
 }
 
+int run_route(const std::vector<std::string>& argv) {
+  cli::args a(argv, {"cloud-url", "cloud-model", "api-key", "config", "model", "timeout-ms", "user",
+                     "threads", "context", "edge-max-tokens", "cloud-max-tokens", "tokenizer"},
+              {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry",
+               "stand-in-edge"});
+  if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
+  transport::openai_transport_config tc;
+  tc.base_url = a.required("cloud-url");
+  tc.model = a.value_or("cloud-model", "");
+  tc.api_key = a.value_or("api-key", "");
+  if (tc.api_key.empty())
+    if (const char* k = std::getenv("EDGECLOUD_API_KEY")) tc.api_key = k;
+  tc.timeouts.total = std::chrono::milliseconds(a.integer("timeout-ms", 30000));
+  assistant_config ac;
+  const long long edge_max = a.integer("edge-max-tokens", 64), cloud_max = a.integer("cloud-max-tokens", 256);
+  if (edge_max < 1 || edge_max > 4096 || cloud_max < 1 || cloud_max > 1 << 20)
+    throw config_error("--edge-max-tokens must be in 1..4096 and --cloud-max-tokens >= 1");
+  ac.edge_max_tokens = static_cast<int>(edge_max);
+  ac.cloud_max_tokens = static_cast<int>(cloud_max);
+  ac.cloud_model = tc.model;
+
+  if (a.has("model") && !a.flag("stand-in-edge")) {
+    // The real edge: the SDK's engine running the edge tasks (local_edge over tasks::engine_edge).
+    local_edge_config ec;
+    const long long threads = a.integer("threads", 0), context = a.integer("context", 2048);
+    if (threads < 0 || threads > 1024) throw config_error("--threads must be 0 (all) to 1024");
+    if (context < 64 || context > 1 << 20) throw config_error("--context must be in 64..1048576");
+    ec.threads = static_cast<size_t>(threads);
+    ec.context = static_cast<size_t>(context);
+    ec.tokenizer_json = a.value_or("tokenizer", "");
+    basic_assistant<local_edge> assistant(local_edge(*a.get("model"), ec), tc, read_policy_config(a), ac);
+    return route_with(assistant, a);
+  }
+  // No --model (or --stand-in-edge): the deterministic keyword stand-in, said so on stderr.
+  std::fprintf(stderr, "edgecloud route: edge = deterministic keyword stand-in (no --model given); "
+                       "its answers are placeholders\n");
+  basic_assistant<stand_in_edge> assistant(stand_in_edge{}, tc, read_policy_config(a), ac);
+  return route_with(assistant, a);
+}
+
+// eval --model: the engine classifies every intent record's query (over --labels, or the
+// assistant's default labels plus every gold label in the file); its prediction, confidence,
+// latency and per-label log-probabilities replace what the record carried.
+size_t predict_with_engine(std::vector<routing::labeled_record>& records, const cli::args& a) {
+  local_edge_config ec;
+  ec.threads = static_cast<size_t>(std::max(0LL, a.integer("threads", 0)));
+  ec.context = static_cast<size_t>(std::max(64LL, a.integer("context", 2048)));
+  local_edge edge(*a.get("model"), ec);
+  std::vector<std::string> labels;
+  if (auto l = a.get("labels")) {
+    std::string cur;
+    for (char c : *l + ",") {
+      if (c != ',') { cur += c; continue; }
+      if (!cur.empty()) labels.push_back(cur);
+      cur.clear();
+    }
+  } else {
+    labels = assistant_config{}.intent_labels;
+    for (const auto& r : records)
+      if (r.task == routing::task_type::intent && !r.gold.empty() &&
+          std::find(labels.begin(), labels.end(), r.gold) == labels.end())
+        labels.push_back(r.gold);
+  }
+  if (labels.empty()) throw config_error("--labels is empty");
+  size_t n = 0;
+  for (auto& r : records) {
+    if (r.task != routing::task_type::intent) continue;
+    tasks::intent_config c = edge.tasks_config().intent;
+    c.labels = labels;
+    c.lang = has_cjk(r.query) ? tasks::language::zh : tasks::language::en;
+    const auto res = edge.engine().classify(r.query, c);
+    r.edge_prediction = res.intent;
+    r.edge_confidence = res.confidence;
+    r.edge_quality.reset();
+    r.edge_latency_ms = res.stats.ms;
+    r.routed.reset();
+    r.label_scores = res.log_probs;
+    const auto gold = std::find(labels.begin(), labels.end(), r.gold);
+    r.gold_index = gold == labels.end() ? std::nullopt : std::optional<size_t>(gold - labels.begin());
+    ++n;
+  }
+  return n;
+}
+
 int run_eval(const std::vector<std::string>& argv) {
-  cli::args a(argv, {"data", "config", "bins"}, {"json"});
+  cli::args a(argv, {"data", "config", "bins", "model", "labels", "threads", "context"}, {"json"});
   auto records = read_records(a.required("data"));
+  if (a.has("model")) {
+    const size_t n = predict_with_engine(records, a);
+    std::fprintf(stderr, "edgecloud eval: %zu intent records classified by the engine (%s)\n", n, a.get("model")->c_str());
+  }
   long long bins = a.integer("bins", 10);
   if (bins < 1 || bins > 1000) throw config_error("--bins must be in 1..1000");
   auto report = routing::evaluate(records, read_policy_config(a), static_cast<size_t>(bins));
@@ -147,13 +222,12 @@ int run_eval(const std::vector<std::string>& argv) {
   std::cout << "records              " << report.records << "\n"
             << "on-device rate       " << fixed(report.on_device_rate) << "\n"
             << "cloud-call rate      " << fixed(report.cloud_call_rate) << "\n"
-            << "edge accuracy        " << fixed(report.edge_accuracy)
-            << " (on-device answers: " << fixed(report.edge_accuracy_on_device) << ")\n"
+            << "edge accuracy        " << fixed(report.edge_accuracy) << " (on-device answers: "
+            << fixed(report.edge_accuracy_on_device) << ")\n"
             << "routed quality       " << fixed(report.routed_quality) << " (all edge "
-            << fixed(report.edge_only_quality) << ", all cloud " << fixed(report.cloud_only_quality)
-            << ")\n"
-            << "latency ms P50/95/99 " << fixed(report.latency_p50_ms, 1) << " / "
-            << fixed(report.latency_p95_ms, 1) << " / " << fixed(report.latency_p99_ms, 1) << "\n"
+            << fixed(report.edge_only_quality) << ", all cloud " << fixed(report.cloud_only_quality) << ")\n"
+            << "latency ms P50/95/99 " << fixed(report.latency_p50_ms, 1) << " / " << fixed(report.latency_p95_ms, 1)
+            << " / " << fixed(report.latency_p99_ms, 1) << "\n"
             << "CPT(50%)             " << fixed(report.cpt50 * 100, 1) << "% cloud calls\n"
             << "CPT(80%)             " << fixed(report.cpt80 * 100, 1) << "% cloud calls\n"
             << "APGR                 " << fixed(report.apgr) << "\n"
@@ -179,8 +253,7 @@ int run_calibrate(const std::vector<std::string>& argv) {
   nlohmann::json j;
   j["config"] = config;
   for (const auto& [task, c] : per_task) j["tasks"][std::string(routing::to_string(task))] = c;
-  for (const auto& [task, t] : temperatures)
-    j["temperatures"][std::string(routing::to_string(task))] = t;
+  for (const auto& [task, t] : temperatures) j["temperatures"][std::string(routing::to_string(task))] = t;
   if (auto out = a.get("out")) {
     std::ofstream f(*out);
     if (!f) throw config_error("cannot write " + *out);
@@ -193,8 +266,7 @@ int run_calibrate(const std::vector<std::string>& argv) {
   std::cout << "task          records  threshold  cloud-rate  quality  temperature\n";
   for (const auto& [task, c] : per_task) {
     auto t = temperatures.find(task);
-    std::printf("%-13s %7zu  %9s  %10s  %7s  %11s%s\n",
-                std::string(routing::to_string(task)).c_str(), c.records,
+    std::printf("%-13s %7zu  %9s  %10s  %7s  %11s%s\n", std::string(routing::to_string(task)).c_str(), c.records,
                 fixed(c.threshold).c_str(), fixed(c.cloud_rate).c_str(), fixed(c.quality).c_str(),
                 t == temperatures.end() ? "-" : fixed(t->second.temperature).c_str(),
                 c.reachable ? "" : "  (target not reachable)");
@@ -203,12 +275,9 @@ int run_calibrate(const std::vector<std::string>& argv) {
   return 0;
 }
 
-const cli::command_registrar route_cmd(
-    "route", "route a query: edge or cloud, with the reason (--json, --jsonl)", run_route);
-const cli::command_registrar eval_cmd(
-    "eval", "routing metrics of labeled data: on-device rate, CPT, APGR, ECE", run_eval);
-const cli::command_registrar calibrate_cmd(
-    "calibrate", "per-task thresholds for a target cloud rate or quality, temperatures",
-    run_calibrate);
+const cli::command_registrar route_cmd("route", "route a query: edge or cloud, with the reason (--json, --jsonl)", run_route);
+const cli::command_registrar eval_cmd("eval", "routing metrics of labeled data: on-device rate, CPT, APGR, ECE", run_eval);
+const cli::command_registrar calibrate_cmd("calibrate", "per-task thresholds for a target cloud rate or quality, temperatures",
+                                           run_calibrate);
 
 }  // namespace

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // `edgecloud serve` — an OpenAI-compatible server on loopback (the local stand-in cloud).
-// Today it serves the deterministic echo backend (`--echo`, also the default without --model);
-// the SDK's own engine plugs in at make_backend() below (`--model M`).
+// With --model it serves the SDK's own engine (assistant/engine_backend.hpp: Qwen3 chat
+// template, greedy decoding, streamed deltas); without it, or with --backend echo (--echo), the
+// deterministic echo backend that needs no model.
 //
-//   edgecloud serve --port 8080 [--host 127.0.0.1] [--echo] [--model-name NAME] [--api-key KEY]
-//                   [--faults "status=503;rate=0.1"] [--tls-cert C --tls-key K] [--workers N]
+//   edgecloud serve --model M --port 8080 [--host 127.0.0.1] [--backend engine|echo] [--echo]
+//                   [--threads N] [--context N] [--max-tokens N] [--tokenizer tokenizer.json]
+//                   [--model-name NAME] [--api-key KEY] [--faults "status=503;rate=0.1"]
+//                   [--no-fault-header] [--tls-cert C --tls-key K] [--workers N]
+#include <edgecloud/assistant/engine_backend.hpp>
 #include <edgecloud/error.hpp>
 #include <edgecloud/transport.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <pthread.h>
@@ -20,26 +25,44 @@ namespace {
 
 namespace et = edgecloud::transport;
 
-// The generation callback behind the server. The engine-backed generator goes here.
+bool wants_engine(const edgecloud::cli::args& a) {
+  const std::string backend = a.value_or("backend", a.has("model") && !a.flag("echo") ? "engine" : "echo");
+  if (backend != "engine" && backend != "echo")
+    throw edgecloud::config_error("--backend must be engine or echo, not " + backend);
+  if (backend == "engine" && a.flag("echo")) throw edgecloud::config_error("--echo and --backend engine exclude each other");
+  if (backend == "engine" && !a.has("model"))
+    throw edgecloud::config_error("--backend engine needs --model M.gguf (or use --backend echo)");
+  return backend == "engine";
+}
+
+// The generation callback behind the server: the SDK's engine, or the echo stand-in.
 et::generate_function make_backend(const edgecloud::cli::args& a) {
-  if (a.has("model") && !a.flag("echo"))
-    throw edgecloud::config_error(
-        "serve --model: the on-device engine is not wired into serve yet; use --echo for the "
-        "deterministic stand-in backend");
-  return et::echo_backend{};
+  if (!wants_engine(a)) return et::echo_backend{};
+  edgecloud::engine_backend_config c;
+  const long long threads = a.integer("threads", 0), context = a.integer("context", 2048),
+                  max_tokens = a.integer("max-tokens", 256);
+  if (threads < 0 || threads > 1024) throw edgecloud::config_error("--threads must be 0 (all) to 1024");
+  if (context < 16 || context > 1 << 20) throw edgecloud::config_error("--context must be in 16..1048576");
+  if (max_tokens < 0) throw edgecloud::config_error("--max-tokens must be >= 0");
+  c.threads = static_cast<std::size_t>(threads);
+  c.context = static_cast<std::size_t>(context);
+  c.default_max_tokens = static_cast<int>(std::min<long long>(max_tokens, 1 << 20));
+  c.tokenizer_json = a.value_or("tokenizer", "");
+  return edgecloud::engine_backend::load(a.required("model"), c);
 }
 
 int run_serve(const std::vector<std::string>& argv) {
   const edgecloud::cli::args a(argv,
                                {"host", "port", "model", "model-name", "api-key", "faults",
-                                "tls-cert", "tls-key", "workers"},
+                                "tls-cert", "tls-key", "workers", "backend", "threads", "context",
+                                "max-tokens", "tokenizer"},
                                {"echo", "no-fault-header"});
   et::openai_server_config cfg;
   cfg.host = a.value_or("host", "127.0.0.1");
   const long long port = a.integer("port", 8080);
   if (port < 0 || port > 65535) throw edgecloud::config_error("--port must be in 0..65535");
   cfg.port = static_cast<int>(port);
-  cfg.models = {a.value_or("model-name", a.has("model") ? "edgecloud-local" : "edgecloud-echo")};
+  cfg.models = {a.value_or("model-name", wants_engine(a) ? "edgecloud-local" : "edgecloud-echo")};
   cfg.api_key = a.value_or("api-key", "");
   if (a.has("faults")) cfg.faults = et::parse_fault_spec(a.required("faults"));
   cfg.allow_fault_header = !a.flag("no-fault-header");
@@ -59,7 +82,8 @@ int run_serve(const std::vector<std::string>& argv) {
 
   et::openai_server server(cfg, make_backend(a));
   server.start();
-  std::printf("edgecloud serve: %s (model %s)\n", server.base_url().c_str(), cfg.models.front().c_str());
+  std::printf("edgecloud serve: %s (model %s, %s backend)\n", server.base_url().c_str(),
+              cfg.models.front().c_str(), wants_engine(a) ? "engine" : "echo");
   std::fflush(stdout);
   std::thread waiter([&] {
     int sig = 0;
@@ -76,6 +100,6 @@ int run_serve(const std::vector<std::string>& argv) {
 }
 
 const edgecloud::cli::command_registrar serve_command(
-    "serve", "OpenAI-compatible server on loopback (stand-in cloud; --echo backend)", run_serve);
+    "serve", "OpenAI-compatible server on loopback running the engine (--model M) or --backend echo", run_serve);
 
 }  // namespace

@@ -67,6 +67,7 @@ struct assistant_config {
   nlohmann::json cloud_extra = nlohmann::json::object();   // e.g. {"chat_template_kwargs": {...}}
   std::optional<std::chrono::milliseconds> cloud_timeout;  // overrides the transport's total
   tasks::pii_options pii;
+  bool start_online = true;                     // initial set_online() state (false: edge only)
 };
 
 struct assistant_request {
@@ -219,7 +220,7 @@ class basic_assistant {
   Transport transport_;
   routing::telemetry telemetry_;
   std::mutex edge_mutex_;
-  std::atomic<bool> online_{true};
+  std::atomic<bool> online_{config_.start_online};
 };
 
 template <EdgeModel Edge, routing::RoutingPolicy Policy, transport::CloudTransport Transport>

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+// engine_backend: the SDK's own engine behind an OpenAI-compatible endpoint — the generation
+// callback (transport/backend.hpp) that `edgecloud serve --model M` hands to openai_server.
+//
+//   auto backend = edgecloud::engine_backend::load("qwen3-0.6b-q8_0.gguf", {.threads = 2});
+//   edgecloud::transport::openai_server server({.port = 8080, .models = {"qwen3-0.6b"}}, backend);
+//
+// Per request: the chat messages are rendered with the native Qwen3 template (thinking off
+// unless the request's chat_template_kwargs.enable_thinking is true, as vLLM reads it), encoded
+// with control tokens only where the template wrote them, then decoded greedily until
+// <|im_end|> / <|endoftext|> or max_tokens; each token's text is streamed to the sink as soon as
+// it forms whole UTF-8 characters (text::stream_decoder). Temperature/top_p/seed are ignored
+// (greedy). Tools are rendered into the prompt (the template's <tools> block); tool calls are
+// not parsed out of the answer.
+//
+// The KV cache keeps the last prompt, so a request sharing its beginning (the same system
+// prompt, an earlier turn of the same conversation) only computes the new tokens.
+//
+// Concurrency: one session, so requests are served one at a time (a mutex); the server's other
+// worker threads wait. Ownership: the backend owns the model, tokenizer and session through a
+// shared state, so copies of the callback (std::function copies it) share one engine.
+#pragma once
+
+#include <edgecloud/error.hpp>
+#include <edgecloud/generate/tokenizer_loader.hpp>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/model/session.hpp>
+#include <edgecloud/text/chat_template.hpp>
+#include <edgecloud/text/stream_decoder.hpp>
+#include <edgecloud/text/tokenizer.hpp>
+#include <edgecloud/transport/backend.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace edgecloud {
+
+struct engine_backend_config {
+  size_t threads = 0;             // 0 = every hardware thread
+  size_t context = 2048;          // KV positions (prompt + answer)
+  int default_max_tokens = 256;   // when the request gives none
+  std::filesystem::path tokenizer_json;  // empty: the GGUF's own tokenizer.ggml.* keys
+};
+
+class engine_backend {
+ public:
+  static engine_backend load(const std::filesystem::path& gguf, const engine_backend_config& config = {}) {
+    auto model = model::qwen3::load(gguf);
+    auto vocab = config.tokenizer_json.empty() ? generate::read_gguf_vocab(model.file())
+                                               : text::read_hf_tokenizer(config.tokenizer_json);
+    return engine_backend(std::make_shared<state>(std::move(model), text::tokenizer(vocab), config));
+  }
+
+  transport::generation_result operator()(const transport::chat_request& request,
+                                          const transport::delta_sink& on_delta) const {
+    return state_->generate(request, on_delta);
+  }
+
+  const model::qwen3& model() const noexcept { return state_->model; }
+  const text::tokenizer& tokenizer() const noexcept { return state_->tok; }
+
+ private:
+  struct state {
+    state(model::qwen3 m, text::tokenizer t, const engine_backend_config& c)
+        : model(std::move(m)), tok(std::move(t)), config(c),
+          session(model, {.context = c.context, .threads = c.threads}) {
+      for (const char* name : {"<|im_end|>", "<|endoftext|>"})
+        if (auto id = tok.find_token(name)) stops.push_back(*id);
+      if (stops.empty()) throw model_error("the tokenizer has no <|im_end|> token (not a Qwen chat model)");
+    }
+
+    transport::generation_result generate(const transport::chat_request& request,
+                                          const transport::delta_sink& on_delta) {
+      text::ordered_json messages = text::ordered_json::array();
+      for (const auto& m : request.messages) {
+        if (m.role != "system" && m.role != "user" && m.role != "assistant" && m.role != "tool")
+          throw config_error("message role '" + m.role + "' is not one of system, user, assistant, tool");
+        messages.push_back({{"role", m.role}, {"content", m.content}});
+      }
+      if (messages.empty()) throw config_error("the request has no messages");
+      text::ordered_json tools = nullptr;
+      if (!request.tools.empty()) {
+        tools = text::ordered_json::array();
+        for (const auto& t : request.tools)
+          tools.push_back({{"type", "function"},
+                           {"function", {{"name", t.name}, {"description", t.description},
+                                         {"parameters", text::ordered_json::parse(t.parameters.dump())}}}});
+      }
+      text::chat_options options;
+      options.enable_thinking = false;
+      if (auto kw = request.extra.find("chat_template_kwargs"); kw != request.extra.end() && kw->is_object())
+        if (auto th = kw->find("enable_thinking"); th != kw->end() && th->is_boolean())
+          options.enable_thinking = th->get<bool>();
+      const auto prompt = text::render_qwen3(messages, tools, options);
+      const std::vector<int32_t> ids = text::encode_chat(tok, prompt);
+
+      std::lock_guard lock(mutex);
+      const size_t ctx = session.config().context;
+      if (ids.size() + 1 > ctx)
+        throw capacity_error("the prompt is " + std::to_string(ids.size()) + " tokens; the server's context is " +
+                             std::to_string(ctx) + " (serve --context N)");
+      size_t max_tokens = static_cast<size_t>(
+          std::max(0, request.max_tokens ? *request.max_tokens : config.default_max_tokens));
+      max_tokens = std::min(max_tokens, ctx - ids.size());
+
+      // Keep the longest prefix the cache already holds; recompute at least one token so the
+      // last position's logits exist.
+      size_t keep = 0;
+      while (keep < cached.size() && keep < ids.size() && cached[keep] == ids[keep]) ++keep;
+      keep = std::min(keep, ids.size() - 1);
+      session.truncate(keep);
+      cached.assign(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(keep));
+
+      transport::generation_result result;
+      result.usage.prompt_tokens = static_cast<int64_t>(ids.size());
+      text::stream_decoder decoder(tok, /*skip_control=*/true);
+      bool client_gone = false;
+      auto emit = [&](std::string_view piece) {
+        if (piece.empty() || client_gone) return;
+        result.content.append(piece);
+        if (on_delta && !on_delta(piece)) client_gone = true;
+      };
+      std::vector<int32_t> out;
+      if (max_tokens > 0) {
+        out = session.generate(std::span<const int32_t>(ids).subspan(keep), max_tokens, stops, [&](int32_t t) {
+          emit(decoder.push(t));
+          return !client_gone;
+        });
+      }
+      cached = ids;                 // the prompt is in the cache; forget the answer's positions
+      session.truncate(ids.size());
+      emit(decoder.flush());
+      result.usage.completion_tokens = static_cast<int64_t>(out.size());
+      result.finish_reason = (max_tokens == 0 || (out.size() >= max_tokens && !client_gone)) ? "length" : "stop";
+      return result;
+    }
+
+    model::qwen3 model;
+    text::tokenizer tok;
+    engine_backend_config config;
+    model::session session;
+    std::vector<int32_t> stops;
+    std::vector<int32_t> cached;  // token ids whose K/V rows the session holds
+    std::mutex mutex;
+  };
+
+  explicit engine_backend(std::shared_ptr<state> s) : state_(std::move(s)) {}
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace edgecloud

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: Apache-2.0
+// The user-facing programs on a tiny random-weight model (written here by `edgecloud make-model
+// --shape tiny`): examples/quickstart offline and against a cloud; `edgecloud serve --model` as
+// a process (the engine backend), `edgecloud route --model --json/--jsonl` against it, and the
+// main example (examples/assistant_demo) end to end. Each binary that is missing from build/bin
+// makes its test skip.
+#include <edgecloud/transport.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <poll.h>
+#include <spawn.h>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path bin(const std::string& name) { return fs::path(EDGECLOUD_BINARY_DIR) / "bin" / name; }
+
+// Runs a shell command; stdout (and stderr unless the command redirects it itself) captured.
+std::pair<int, std::string> run(const std::string& cmd) {
+  std::string out;
+  const bool own_stderr = cmd.find("2>") != std::string::npos;
+  FILE* p = popen((own_stderr ? cmd : cmd + " 2>&1").c_str(), "r");
+  if (!p) return {-1, ""};
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+fs::path tiny_model() {
+  static const fs::path path = [] {
+    if (!fs::exists(bin("edgecloud"))) return fs::path();
+    const auto out = fs::temp_directory_path() / ("edgecloud-demo-tiny-" + std::to_string(::getpid()) + ".gguf");
+    if (run(bin("edgecloud").string() + " make-model --shape tiny --dtype q8_0 " + out.string()).first != 0)
+      return fs::path();
+    return out;
+  }();
+  static const struct remove_at_exit {
+    ~remove_at_exit() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove(path, ec);
+    }
+  } cleanup;
+  return path;
+}
+
+// `edgecloud serve --model M --port 0` as a child process; the URL is read from its first line.
+struct serve_process {
+  pid_t pid = -1;
+  int out_fd = -1;
+  std::string first_line, url;
+
+  explicit serve_process(const fs::path& model) {
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    std::vector<std::string> args = {bin("edgecloud").string(), "serve", "--model", model.string(), "--port", "0",
+                                     "--threads", "1", "--context", "512", "--max-tokens", "8"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    out_fd = fds[0];
+    const auto t0 = std::chrono::steady_clock::now();
+    while (pid > 0 && first_line.find('\n') == std::string::npos &&
+           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
+      pollfd p{out_fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[256];
+      const auto n = ::read(out_fd, buf, sizeof buf);
+      if (n <= 0) break;
+      first_line.append(buf, static_cast<size_t>(n));
+    }
+    const auto at = first_line.find("http://");
+    if (at != std::string::npos) url = first_line.substr(at, first_line.find(' ', at) - at);
+  }
+  int terminate() {
+    if (pid <= 0) return -1;
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  ~serve_process() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (out_fd >= 0) ::close(out_fd);
+  }
+};
+
+nlohmann::json parse_line(const std::string& s) {
+  auto j = nlohmann::json::parse(s, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << s;
+  return j;
+}
+
+}  // namespace
+
+TEST(Quickstart, AnswersOfflineOnTheDevice) {
+  if (!fs::exists(bin("quickstart"))) GTEST_SKIP() << "quickstart not built";
+  const auto model = tiny_model();
+  ASSERT_FALSE(model.empty()) << "make-model failed";
+  const auto [rc, out] = run(bin("quickstart").string() + " " + model.string());
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("route: edge"), std::string::npos) << out;
+  EXPECT_NE(out.find("answer: "), std::string::npos) << out;
+}
+
+TEST(Quickstart, UnreachableCloudStillAnswers) {
+  if (!fs::exists(bin("quickstart"))) GTEST_SKIP() << "quickstart not built";
+  const auto model = tiny_model();
+  ASSERT_FALSE(model.empty());
+  // Port 9 (discard) on loopback refuses connections: a cloud decision falls back to the edge.
+  const auto [rc, out] = run(bin("quickstart").string() + " " + model.string() + " http://127.0.0.1:9/v1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("route: edge"), std::string::npos) << out;
+}
+
+TEST(ServeAndRoute, EngineServerRouteJsonAndTheDemo) {
+  if (!fs::exists(bin("edgecloud"))) GTEST_SKIP() << "edgecloud not built";
+  const auto model = tiny_model();
+  ASSERT_FALSE(model.empty());
+  serve_process serve(model);
+  ASSERT_GT(serve.pid, 0);
+  ASSERT_FALSE(serve.url.empty()) << "serve printed: " << serve.first_line;
+  EXPECT_NE(serve.first_line.find("engine backend"), std::string::npos) << serve.first_line;
+
+  const std::string route = bin("edgecloud").string() + " route --model " + model.string() + " --cloud-url " +
+                            serve.url + " --threads 1 --context 512 --edge-max-tokens 6 --cloud-max-tokens 6 ";
+  {
+    const auto [rc, out] = run(route + "--json --force-cloud 'Explain why the sea is salty' 2>/dev/null");
+    ASSERT_EQ(rc, 0) << out;
+    const auto j = parse_line(out);
+    EXPECT_EQ(j["route"], "cloud") << out;
+    EXPECT_EQ(j["fallback"], false);
+    EXPECT_TRUE(j["reason"].is_string());
+    EXPECT_TRUE(j["answer"].is_string());
+    EXPECT_TRUE(j["latency_ms"].is_number());
+    EXPECT_EQ(j["rule"], "override.force_cloud");
+  }
+  {
+    const auto [rc, out] = run(route + "--json --force-edge '把空调调到26度' 2>/dev/null");
+    ASSERT_EQ(rc, 0) << out;
+    const auto j = parse_line(out);
+    EXPECT_EQ(j["route"], "edge") << out;
+    EXPECT_EQ(j["fallback"], false);
+  }
+  {
+    const auto [rc, out] = run("printf '%s\\n%s\\n' '{\"text\":\"hello\"}' '{\"text\":\"为什么天空是蓝色的\"}' | " + route +
+                               "--jsonl 2>/dev/null");
+    ASSERT_EQ(rc, 0) << out;
+    std::istringstream lines(out);
+    std::string line;
+    int n = 0;
+    while (std::getline(lines, line)) {
+      const auto j = parse_line(line);
+      EXPECT_TRUE(j["route"] == "edge" || j["route"] == "cloud") << line;
+      EXPECT_TRUE(j["answered"].get<bool>()) << line;
+      ++n;
+    }
+    EXPECT_EQ(n, 2);
+  }
+
+  if (fs::exists(bin("assistant_demo"))) {
+    const auto [rc, out] = run("EDGECLOUD_DEMO_MAX_TOKENS=4 EDGECLOUD_DEMO_THREADS=1 " + bin("assistant_demo").string() +
+                               " " + model.string() + " " + serve.url);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("task.confident"), std::string::npos) << out;       // device commands on the edge
+    EXPECT_NE(out.find("task.cloud_task"), std::string::npos) << out;      // knowledge in the cloud
+    EXPECT_NE(out.find("[PHONE]"), std::string::npos) << out;              // redacted before sending
+    EXPECT_NE(out.find("privacy.never_send"), std::string::npos) << out;   // kept local
+    EXPECT_NE(out.find("cloud failed (http_error"), std::string::npos) << out;  // the 503 → fallback
+    EXPECT_NE(out.find("\"requests\""), std::string::npos) << out;         // telemetry JSON
+  }
+  EXPECT_EQ(serve.terminate(), 0);
+}
+
+TEST(EvalWithModel, TheEngineFillsEveryIntentPrediction) {
+  if (!fs::exists(bin("edgecloud"))) GTEST_SKIP() << "edgecloud not built";
+  const auto model = tiny_model();
+  ASSERT_FALSE(model.empty());
+  const auto data = fs::temp_directory_path() / ("edgecloud-eval-" + std::to_string(::getpid()) + ".jsonl");
+  {
+    std::FILE* f = std::fopen(data.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("{\"query\":\"明天北京天气怎么样\",\"task\":\"intent\",\"gold\":\"weather\",\"cloud_correct\":true}\n"
+               "{\"query\":\"play some jazz\",\"task\":\"intent\",\"gold\":\"music\",\"cloud_correct\":true}\n"
+               "{\"query\":\"set an alarm for 7\",\"task\":\"intent\",\"gold\":\"alarm\",\"cloud_correct\":false}\n",
+               f);
+    std::fclose(f);
+  }
+  const auto [rc, out] = run(bin("edgecloud").string() + " eval --data " + data.string() + " --model " +
+                             model.string() + " --labels weather,music,alarm --threads 1 --json 2>/dev/null");
+  std::error_code ec;
+  fs::remove(data, ec);
+  ASSERT_EQ(rc, 0) << out;
+  const auto j = parse_line(out);
+  EXPECT_EQ(j["records"], 3) << out;
+  // Every record now carries the engine's prediction: accuracy is a multiple of 1/3 and the
+  // latency percentiles come from the engine's timings (> 0), not from the file (absent = 0).
+  const double acc = j["edge_accuracy"].get<double>();
+  EXPECT_NEAR(acc * 3, std::round(acc * 3), 1e-9) << out;
+  EXPECT_GT(j["latency_ms"]["p50"].get<double>(), 0.0) << out;
+}
