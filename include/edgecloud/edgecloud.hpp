@@ -13,3 +13,5 @@
 #include <edgecloud/routing.hpp>
 #include <edgecloud/transport.hpp>
 #include <edgecloud/assistant.hpp>
+#include <edgecloud/assistant/default_assistant.hpp>
+#include <edgecloud/assistant/engine_backend.hpp>

@@ -12,5 +12,7 @@
 #include <edgecloud/generate/session_source.hpp>
 #include <edgecloud/generate/token_constraint.hpp>
 #include <edgecloud/generate/token_mask.hpp>
+#include <edgecloud/generate/prefix_cache.hpp>
 #include <edgecloud/generate/token_vocabulary.hpp>
+#include <edgecloud/generate/tokenizer_loader.hpp>
 #include <edgecloud/generate/vocab_bytes.hpp>

@@ -205,7 +205,8 @@ TEST(OpenAiServer, CurlGetsPlainAndStreamedAnswers) {
   EXPECT_EQ(sse_content(streamed.out), "echo: stream to curl") << streamed.out;
   auto models = run_command("curl -sS --max-time 20 " + s.url() + "/models");
   EXPECT_NE(models.out.find("edgecloud-echo"), std::string::npos) << models.out;
-  EXPECT_EQ(s.server.stats().completed, 2u);
+  const auto served_completed = [&] { return std::uint64_t(s.server.stats().completed); };
+  EXPECT_EQ(wait_for_count(served_completed, 2u), static_cast<std::uint64_t>(2u));
 }
 
 // The official OpenAI Node SDK against our server. Needs `npm install --prefix build/npm openai@4`

@@ -43,7 +43,8 @@ TEST(OpenAiTransport, PlainAnswer) {
   EXPECT_EQ(r.attempts, 1);
   EXPECT_EQ(r.http_status, 200);
   EXPECT_GE(r.timing.first_byte_ms, 0);
-  EXPECT_EQ(s.server.stats().completed, 1u);
+  const auto served_completed = [&] { return std::uint64_t(s.server.stats().completed); };
+  EXPECT_EQ(wait_for_count(served_completed, 1u), static_cast<std::uint64_t>(1u));
   EXPECT_EQ(t.stats().succeeded, 1u);
 }
 
@@ -63,7 +64,8 @@ TEST(OpenAiTransport, StreamedAnswerArrivesAsOrderedDeltas) {
   EXPECT_EQ(r.usage.completion_tokens, 5);  // from the include_usage chunk
   EXPECT_GE(r.timing.first_token_ms, r.timing.first_byte_ms);
   EXPECT_EQ(s.server.stats().streamed, 1u);
-  EXPECT_EQ(s.server.stats().completed, 1u);
+  const auto served_completed = [&] { return std::uint64_t(s.server.stats().completed); };
+  EXPECT_EQ(wait_for_count(served_completed, 1u), static_cast<std::uint64_t>(1u));
 }
 
 TEST(OpenAiTransport, ToolCallsOutAndToolResultsIn) {
@@ -493,7 +495,8 @@ TEST(OpenAiTransport, ManyThreadsShareOneTransport) {
   const auto st = t.stats();
   EXPECT_EQ(st.calls, static_cast<std::uint64_t>(threads * per_thread));
   EXPECT_EQ(st.succeeded, st.calls);
-  EXPECT_EQ(s.server.stats().completed, static_cast<std::uint64_t>(threads * per_thread));
+  const auto served_completed = [&] { return std::uint64_t(s.server.stats().completed); };
+  EXPECT_EQ(wait_for_count(served_completed, threads * per_thread), static_cast<std::uint64_t>(threads * per_thread));
 }
 
 TEST(OpenAiTransport, CompleteOrThrowRaisesTransportError) {

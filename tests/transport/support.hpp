@@ -30,6 +30,21 @@ namespace edgecloud::testing {
 namespace et = edgecloud::transport;
 using namespace std::chrono_literals;
 
+// The server counts a streamed answer as completed after it has written the last chunk, so a
+// client may see [DONE] a moment before the counter moves. Waits (bounded) for `counter()` to
+// reach `expected` and returns the last value seen; the caller asserts on it.
+template <class Counter>
+std::uint64_t wait_for_count(Counter counter, std::uint64_t expected,
+                             std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::uint64_t seen = counter();
+  while (seen < expected && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    seen = counter();
+  }
+  return seen;
+}
+
 // A started openai_server on 127.0.0.1 with an echo backend (or the given callback).
 struct test_server {
   explicit test_server(et::openai_server_config cfg = {},
