@@ -25,21 +25,14 @@ extern char** environ;
 
 namespace fs = std::filesystem;
 
+#include "common/cli.hpp"
+
 namespace {
 
-fs::path bin(const std::string& name) { return fs::path(EDGECLOUD_BINARY_DIR) / "bin" / name; }
+fs::path bin(const std::string& name) { return edgecloud::testing::built_program(name); }
 
-// Runs a shell command; stdout (and stderr unless the command redirects it itself) captured.
 std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  const bool own_stderr = cmd.find("2>") != std::string::npos;
-  FILE* p = popen((own_stderr ? cmd : cmd + " 2>&1").c_str(), "r");
-  if (!p) return {-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return edgecloud::testing::run_command(cmd, edgecloud::testing::stderr_mode::merge);
 }
 
 fs::path tiny_model() {

@@ -19,21 +19,14 @@
 namespace fs = std::filesystem;
 using namespace edgecloud;
 
+#include "common/cli.hpp"
+
 namespace {
 
-fs::path cli() {
-  return fs::path(EDGECLOUD_BINARY_DIR) / "bin" / "edgecloud";
-}
+fs::path cli() { return edgecloud::testing::built_program("edgecloud"); }
 
 std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>/dev/null").c_str(), "r");
-  if (!p) return {-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return edgecloud::testing::run_command(cmd, edgecloud::testing::stderr_mode::discard);
 }
 
 class CliRouting : public ::testing::Test {

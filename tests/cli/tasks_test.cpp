@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cli.hpp"
 #include "common/fixtures.hpp"
 
 namespace fs = std::filesystem;
@@ -20,19 +21,10 @@ using json = nlohmann::json;
 
 namespace {
 
-fs::path cli() {
-  return fs::path(EDGECLOUD_BINARY_DIR) / "bin" / "edgecloud";
-}
+fs::path cli() { return edgecloud::testing::built_program("edgecloud"); }
 
 std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return {-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return edgecloud::testing::run_command(cmd, edgecloud::testing::stderr_mode::merge);
 }
 
 std::vector<json> lines(const std::string& out) {
