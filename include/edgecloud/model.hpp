@@ -7,5 +7,6 @@
 #include <edgecloud/model/gguf_writer.hpp>
 #include <edgecloud/model/kv_cache.hpp>
 #include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/model/output_head.hpp>
 #include <edgecloud/model/session.hpp>
 #include <edgecloud/model/thread_pool.hpp>

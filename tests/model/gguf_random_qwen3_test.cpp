@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <edgecloud/kernels.hpp>
 #include <edgecloud/model/gguf.hpp>
 #include <edgecloud/model/gguf_random_qwen3.hpp>
 #include <string>
@@ -60,8 +61,8 @@ void mean_std(const std::vector<float>& v, double& mean, double& sd) {
 }  // namespace
 
 TEST(RandomQwen3, Fp16AndBf16Encoders) {
-  using gguf::detail::fp32_to_bf16;
-  using gguf::detail::fp32_to_fp16;
+  using edgecloud::kernels::fp32_to_bf16;  // the encoders make-model writes with
+  using edgecloud::kernels::fp32_to_fp16;
   EXPECT_EQ(fp32_to_fp16(1.0f), 0x3c00);
   EXPECT_EQ(fp32_to_fp16(-2.0f), 0xc000);
   EXPECT_EQ(fp32_to_fp16(65504.0f), 0x7bff);

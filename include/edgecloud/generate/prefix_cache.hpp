@@ -28,7 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <edgecloud/error.hpp>
-#include <edgecloud/kernels.hpp>
+#include <edgecloud/model/kv_cache.hpp>  // kernels::dtype, the KV element type of the model API
 #include <list>
 #include <memory>
 #include <span>

@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <cstring>
 #include <edgecloud/error.hpp>
+#include <edgecloud/kernels.hpp>
 #include <edgecloud/model/gguf_types.hpp>
 #include <edgecloud/model/gguf_writer.hpp>
 #include <memory>
@@ -77,57 +78,6 @@ struct qwen3_shape {
 };
 
 namespace detail {
-
-// IEEE binary16 from binary32, round to nearest even (the FP16 library's branch-free method,
-// also GGML's): scaling by 2^112 then 2^-110 rounds the mantissa in float arithmetic.
-inline uint16_t fp32_to_fp16(float f) {
-  auto bits = [](float x) {
-    uint32_t u;
-    std::memcpy(&u, &x, 4);
-    return u;
-  };
-  auto from = [](uint32_t u) {
-    float x;
-    std::memcpy(&x, &u, 4);
-    return x;
-  };
-  float base = (std::fabs(f) * 0x1.0p+112f) * 0x1.0p-110f;
-  const uint32_t w = bits(f), shl1_w = w + w, sign = w & 0x80000000u;
-  uint32_t bias = shl1_w & 0xFF000000u;
-  if (bias < 0x71000000u) bias = 0x71000000u;
-  base = from((bias >> 1) + 0x07800000u) + base;
-  const uint32_t b = bits(base);
-  const uint32_t nonsign = ((b >> 13) & 0x00007C00u) + (b & 0x00000FFFu);
-  return static_cast<uint16_t>((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
-}
-
-// bfloat16: the top 16 bits of binary32, rounded to nearest even.
-inline uint16_t fp32_to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 64);  // NaN
-  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
-}
-
-// roundf() for |y| < 2^23 without a libm call (it was a third of make-model's time).
-inline int8_t round_half_away(float y) {
-  int t = static_cast<int>(y);  // truncates toward zero; y - t is exact
-  const float frac = y - static_cast<float>(t);
-  t += (frac >= 0.5f) - (frac <= -0.5f);
-  return static_cast<int8_t>(t);
-}
-
-// GGML's reference Q8_0: per 32 values d = max|x| / 127, q = round(x / d), d stored as fp16.
-inline void quantize_q8_0(const float* x, std::byte* out, size_t n) {
-  for (size_t b = 0; b < n / 32; ++b, x += 32, out += 34) {
-    float amax = 0;
-    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[i]));
-    const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
-    const uint16_t dh = fp32_to_fp16(d);
-    std::memcpy(out, &dh, 2);
-    for (int i = 0; i < 32; ++i) out[2 + i] = static_cast<std::byte>(round_half_away(x[i] * id));
-  }
-}
 
 inline uint64_t splitmix64(uint64_t& s) {
   uint64_t z = (s += 0x9E3779B97F4A7C15ull);
@@ -239,18 +189,20 @@ inline writer::producer random_tensor(std::string name, uint64_t seed, uint64_t 
           break;
         case type_f16:
           for (size_t i = 0; i < n; ++i) {
-            uint16_t h = fp32_to_fp16(xs[i]);
+            uint16_t h = kernels::fp32_to_fp16(xs[i]);
             std::memcpy(bytes.data() + 2 * i, &h, 2);
           }
           break;
         case type_bf16:
           for (size_t i = 0; i < n; ++i) {
-            uint16_t h = fp32_to_bf16(xs[i]);
+            uint16_t h = kernels::fp32_to_bf16(xs[i]);
             std::memcpy(bytes.data() + 2 * i, &h, 2);
           }
           break;
         case type_q8_0:
-          quantize_q8_0(xs.data(), bytes.data(), n);
+          // GGML's Q8_0 (d = max|x|/127, q = round(x/d)), the engine's own encoder; rows of
+          // 34-byte blocks keep block_q8_0's 2-byte alignment inside the vector.
+          kernels::quantize_row_q8_0(xs.data(), reinterpret_cast<kernels::block_q8_0*>(bytes.data()), n);
           break;
         default:
           break;  // rejected by file_type_of before any tensor is added

@@ -31,7 +31,7 @@
 #include <edgecloud/error.hpp>
 #include <edgecloud/generate/concepts.hpp>
 #include <edgecloud/generate/prefix_cache.hpp>
-#include <edgecloud/kernels.hpp>
+#include <edgecloud/model/output_head.hpp>
 #include <edgecloud/model/qwen3.hpp>
 #include <edgecloud/model/session.hpp>
 #include <span>
@@ -54,33 +54,8 @@ struct runner_stats {
   size_t forward_passes = 0;   // prefill calls (one batched pass each)
 };
 
-// The model's output matrix as a generate::OutputHead. row_dot uses the same matvec kernel and
-// the same Q8_0 rounding of the hidden vector as the session's full head, so a restricted logit
-// equals the full one. bind(h) quantizes h once; row_dot on another vector rebinds.
-class model_output_head {
- public:
-  explicit model_output_head(const model::qwen3& m)
-      : w_(&m.output()), xq_((m.config().n_embd + 31) / 32) {}
-
-  size_t rows() const { return w_->rows; }
-  size_t cols() const { return w_->cols; }
-  void bind(std::span<const float> h) const {
-    if (w_->quantized()) kernels::quantize_row_q8_0(h.data(), xq_.data(), h.size());
-    bound_ = h.data();
-  }
-  float row_dot(int32_t row, std::span<const float> h) const {
-    if (h.data() != bound_) bind(h);
-    float y = 0;
-    kernels::matvec(w_->type, w_->row(static_cast<size_t>(row)), w_->cols, h.data(),
-                    w_->quantized() ? xq_.data() : nullptr, &y, 0, 1);
-    return y;
-  }
-
- private:
-  const model::weight_view* w_;
-  mutable std::vector<kernels::block_q8_0> xq_;
-  mutable const float* bound_ = nullptr;
-};
+// The model's output rows (model/output_head.hpp) as this layer's restricted head.
+using model_output_head = model::output_head;
 static_assert(generate::OutputHead<model_output_head>);
 
 class model_runner {
