@@ -26,6 +26,7 @@ extern char** environ;
 namespace fs = std::filesystem;
 
 #include "common/cli.hpp"
+#include "common/serve_process.hpp"
 
 namespace {
 
@@ -52,56 +53,12 @@ fs::path tiny_model() {
   return path;
 }
 
-// `edgecloud serve --model M --port 0` as a child process; the URL is read from its first line.
-struct serve_process {
-  pid_t pid = -1;
-  int out_fd = -1;
-  std::string first_line, url;
-
-  explicit serve_process(const fs::path& model) {
-    int fds[2];
-    if (::pipe(fds) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::vector<std::string> args = {bin("edgecloud").string(), "serve", "--model", model.string(), "--port", "0",
-                                     "--threads", "1", "--context", "512", "--max-tokens", "8"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    out_fd = fds[0];
-    const auto t0 = std::chrono::steady_clock::now();
-    while (pid > 0 && first_line.find('\n') == std::string::npos &&
-           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
-      pollfd p{out_fd, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[256];
-      const auto n = ::read(out_fd, buf, sizeof buf);
-      if (n <= 0) break;
-      first_line.append(buf, static_cast<size_t>(n));
-    }
-    const auto at = first_line.find("http://");
-    if (at != std::string::npos) url = first_line.substr(at, first_line.find(' ', at) - at);
-  }
-  int terminate() {
-    if (pid <= 0) return -1;
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  ~serve_process() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    if (out_fd >= 0) ::close(out_fd);
-  }
+// `edgecloud serve --model M` on the engine, small enough for the tiny model; up to 60 s to start.
+struct serve_process : edgecloud::testing::serve_process {
+  explicit serve_process(const fs::path& model)
+      : edgecloud::testing::serve_process({"--model", model.string(), "--threads", "1", "--context",
+                                           "512", "--max-tokens", "8"},
+                                          std::chrono::seconds(60)) {}
 };
 
 nlohmann::json parse_line(const std::string& s) {
