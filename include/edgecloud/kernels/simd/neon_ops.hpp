@@ -42,11 +42,15 @@ void q8_tile(const unsigned char* W, size_t row_stride, size_t nb, const block_q
   float32x4_t acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int i = 0; i < T; ++i) acc[r][i] = vdupq_n_f32(0.0f);
+  // Prefetch the next tile's contiguous region over this tile's blocks (see x86_ops.hpp).
+  const char* next = reinterpret_cast<const char*>(W + R * row_stride);
+  size_t prefetched = 0;
   for (size_t b = 0; b < nb; ++b) {
+    for (const size_t target = (b + 1) * R * sizeof(block_q8_0); prefetched < target;
+         prefetched += 64)
+      __builtin_prefetch(next + prefetched);
     for (int r = 0; r < R; ++r) {
       const auto& wb = reinterpret_cast<const block_q8_0*>(W + r * row_stride)[b];
-      if (T == 1 && (b & 1) == 0)
-        __builtin_prefetch(reinterpret_cast<const char*>(&wb) + 1024);  // see x86_ops.hpp
       const float dw = fp16_to_fp32(wb.d);
       for (int i = 0; i < T; ++i) {
         const block_q8_0& xb = X[i * x_stride + b];
