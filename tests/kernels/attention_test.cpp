@@ -82,8 +82,8 @@ exact_result exact_attention(const std::vector<float>& q, const kv_cache& c, flo
 struct config {
   size_t n_pos, dim, stride;
 };
-constexpr config configs[] = {{1, 128, 128},   {2, 64, 64 * 3}, {17, 128, 1024},
-                              {300, 128, 256}, {33, 80, 80},    {5, 2, 6}};
+constexpr config configs[] = {{1, 128, 128}, {2, 64, 64 * 3}, {17, 128, 1024}, {300, 128, 256},
+                              {33, 80, 80},  {5, 2, 6},       {40, 72, 72}};
 
 }  // namespace
 

@@ -256,35 +256,99 @@ EDGECLOUD_SIMD_ENTRY void silu_mul(const float* gate, const float* up, float* y,
   for (; i < n; ++i) y[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+// attention_head for one K/V element type (float or uint16_t = f16), so no type test runs in
+// the inner loops.
+//  - Scores: 4 positions at a time, independent accumulators (xsimd 8.1's haddp, which would
+//    reduce B::size of them at once, returns its AVX-512 lanes out of order: not used).
+//  - Output: kept in 4 registers per pass over the positions (no load/store of `out` per
+//    position).
+// Profiled on intent classification (23 new positions after a ~80-token cached prefix): the old
+// per-position loop was 15 % of the request's CPU time.
+template <class Arch, class KvT>
+void attention_head_typed(const float* q, const KvT* K, const KvT* V, size_t stride, size_t n_pos,
+                          size_t head_dim, float scale, float* scores, float* out) {
+  using B = fbatch<Arch>;
+  constexpr size_t W = B::size;
+  auto load = [](const KvT* p) {
+    if constexpr (std::is_same_v<KvT, uint16_t>) {
+      return load_f16<Arch>(p);
+    } else {
+      return B::load_unaligned(p);
+    }
+  };
+  auto load1 = [](const KvT* p) {
+    if constexpr (std::is_same_v<KvT, uint16_t>) {
+      return fp16_to_fp32(*p);
+    } else {
+      return *p;
+    }
+  };
+  const size_t vec_end = head_dim - head_dim % W;
+  size_t p = 0;
+  for (; p + 4 <= n_pos; p += 4) {
+    B a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
+    const KvT* k = K + p * stride;
+    for (size_t i = 0; i < vec_end; i += W) {
+      const B qi = B::load_unaligned(q + i);
+      a0 = xsimd::fma(qi, load(k + i), a0);
+      a1 = xsimd::fma(qi, load(k + stride + i), a1);
+      a2 = xsimd::fma(qi, load(k + 2 * stride + i), a2);
+      a3 = xsimd::fma(qi, load(k + 3 * stride + i), a3);
+    }
+    float d[4] = {xsimd::hadd(a0), xsimd::hadd(a1), xsimd::hadd(a2), xsimd::hadd(a3)};
+    for (size_t j = 0; j < 4; ++j) {
+      for (size_t i = vec_end; i < head_dim; ++i) d[j] += q[i] * load1(k + j * stride + i);
+      scores[p + j] = d[j] * scale;
+    }
+  }
+  for (; p < n_pos; ++p) {
+    const KvT* k = K + p * stride;
+    B acc(0.0f);
+    for (size_t i = 0; i < vec_end; i += W)
+      acc = xsimd::fma(B::load_unaligned(q + i), load(k + i), acc);
+    float dot = xsimd::hadd(acc);
+    for (size_t i = vec_end; i < head_dim; ++i) dot += q[i] * load1(k + i);
+    scores[p] = dot * scale;
+  }
+  softmax<Arch>(scores, n_pos);
+  size_t i = 0;
+  for (; i + 4 * W <= head_dim; i += 4 * W) {
+    B a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
+    for (size_t t = 0; t < n_pos; ++t) {
+      const B w(scores[t]);
+      const KvT* v = V + t * stride + i;
+      a0 = xsimd::fma(w, load(v), a0);
+      a1 = xsimd::fma(w, load(v + W), a1);
+      a2 = xsimd::fma(w, load(v + 2 * W), a2);
+      a3 = xsimd::fma(w, load(v + 3 * W), a3);
+    }
+    a0.store_unaligned(out + i);
+    a1.store_unaligned(out + i + W);
+    a2.store_unaligned(out + i + 2 * W);
+    a3.store_unaligned(out + i + 3 * W);
+  }
+  for (; i + W <= head_dim; i += W) {
+    B a(0.0f);
+    for (size_t t = 0; t < n_pos; ++t) a = xsimd::fma(B(scores[t]), load(V + t * stride + i), a);
+    a.store_unaligned(out + i);
+  }
+  for (; i < head_dim; ++i) {
+    float a = 0.0f;
+    for (size_t t = 0; t < n_pos; ++t) a += scores[t] * load1(V + t * stride + i);
+    out[i] = a;
+  }
+}
+
 template <class Arch>
 EDGECLOUD_SIMD_ENTRY void attention_head(const float* q, const void* K, const void* V, dtype kv,
                                          size_t stride, size_t n_pos, size_t head_dim, float scale,
                                          float* scores, float* out) {
-  using B = fbatch<Arch>;
-  const size_t elem = kv == dtype::f16 ? 2 : 4;
-  const auto* k_bytes = static_cast<const unsigned char*>(K);
-  const auto* v_bytes = static_cast<const unsigned char*>(V);
-  const size_t vec_end = head_dim - head_dim % B::size;
-  for (size_t p = 0; p < n_pos; ++p) {
-    const void* k = k_bytes + p * stride * elem;
-    B acc(0.0f);
-    for (size_t i = 0; i < vec_end; i += B::size) {
-      acc = xsimd::fma(B::load_unaligned(q + i), load_weights<Arch>(kv, k, i), acc);
-    }
-    float dot = xsimd::hadd(acc);
-    for (size_t i = vec_end; i < head_dim; ++i) dot += q[i] * load_weight(kv, k, i);
-    scores[p] = dot * scale;
-  }
-  softmax<Arch>(scores, n_pos);
-  for (size_t i = 0; i < head_dim; ++i) out[i] = 0.0f;
-  for (size_t p = 0; p < n_pos; ++p) {
-    const void* v = v_bytes + p * stride * elem;
-    const B w(scores[p]);
-    for (size_t i = 0; i < vec_end; i += B::size) {
-      xsimd::fma(w, load_weights<Arch>(kv, v, i), B::load_unaligned(out + i))
-          .store_unaligned(out + i);
-    }
-    for (size_t i = vec_end; i < head_dim; ++i) out[i] += scores[p] * load_weight(kv, v, i);
+  if (kv == dtype::f16) {
+    attention_head_typed<Arch>(q, static_cast<const uint16_t*>(K), static_cast<const uint16_t*>(V),
+                               stride, n_pos, head_dim, scale, scores, out);
+  } else {
+    attention_head_typed<Arch>(q, static_cast<const float*>(K), static_cast<const float*>(V),
+                               stride, n_pos, head_dim, scale, scores, out);
   }
 }
 
