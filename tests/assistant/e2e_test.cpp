@@ -7,19 +7,18 @@
 // an HTTP 503 from the cloud ends in an edge answer marked fallback; many threads on one
 // assistant with injected faults lose nothing and every request is counted once.
 // Skipped when build/bin/edgecloud (which writes the model) was not built.
-#include <edgecloud/assistant/default_assistant.hpp>
-#include <edgecloud/assistant/engine_backend.hpp>
-#include <edgecloud/transport.hpp>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <edgecloud/assistant/default_assistant.hpp>
+#include <edgecloud/assistant/engine_backend.hpp>
+#include <edgecloud/transport.hpp>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <unistd.h>
 
 using namespace edgecloud;
 using routing::route;
@@ -28,11 +27,17 @@ namespace {
 
 std::filesystem::path tiny_model() {
   static const std::filesystem::path path = [] {
-    const auto exe = std::filesystem::path(EDGECLOUD_BINARY_DIR) / "bin" / "edgecloud";
+    // EDGECLOUD_MODEL_WRITER: an edgecloud binary from another build (the ThreadSanitizer stage
+    // of .ci/run builds only the tests and borrows the Release CLI to write the model).
+    const char* writer = std::getenv("EDGECLOUD_MODEL_WRITER");
+    const auto exe = writer && *writer
+                         ? std::filesystem::path(writer)
+                         : std::filesystem::path(EDGECLOUD_BINARY_DIR) / "bin" / "edgecloud";
     if (!std::filesystem::exists(exe)) return std::filesystem::path();
     const auto out = std::filesystem::temp_directory_path() /
                      ("edgecloud-e2e-tiny-" + std::to_string(::getpid()) + ".gguf");
-    const std::string cmd = exe.string() + " make-model --shape tiny --dtype q8_0 --seed 7 " + out.string() + " >/dev/null";
+    const std::string cmd = exe.string() + " make-model --shape tiny --dtype q8_0 --seed 7 " +
+                            out.string() + " >/dev/null";
     if (std::system(cmd.c_str()) != 0) return std::filesystem::path();
     return out;
   }();
@@ -45,15 +50,16 @@ std::filesystem::path tiny_model() {
   return path;
 }
 
-#define REQUIRE_TINY_MODEL(var)                                                       \
-  const auto var = tiny_model();                                                      \
+#define REQUIRE_TINY_MODEL(var)  \
+  const auto var = tiny_model(); \
   if (var.empty()) GTEST_SKIP() << "build/bin/edgecloud not built (it writes the model)"
 
 struct cloud_server {
   engine_backend backend;
   transport::openai_server server;
   explicit cloud_server(const std::filesystem::path& model)
-      : backend(engine_backend::load(model, {.threads = 1, .context = 512, .default_max_tokens = 16})),
+      : backend(
+            engine_backend::load(model, {.threads = 1, .context = 512, .default_max_tokens = 16})),
         server({.port = 0, .models = {"tiny"}}, backend) {
     server.start();
   }
@@ -77,7 +83,8 @@ TEST(EndToEnd, ServeAnswersAreGreedyDecodingOfTheRenderedPrompt) {
   cloud_server cloud(path);
   transport::openai_transport client({.base_url = cloud.server.base_url(), .model = "tiny"});
   transport::chat_request req;
-  req.messages = {{"system", "You are terse.", {}, {}, {}}, {"user", "明天北京天气怎么样？", {}, {}, {}}};
+  req.messages = {{"system", "You are terse.", {}, {}, {}},
+                  {"user", "明天北京天气怎么样？", {}, {}, {}}};
   req.max_tokens = 12;
 
   // Independent reference: render, encode, greedy-decode with a fresh session, detokenize.
@@ -145,7 +152,8 @@ TEST(EndToEnd, EdgeAnswersCloudAnswersAndFailureFallsBack) {
   EXPECT_EQ(cloud.server.stats().completed, 1u);
   // The answer is exactly what the engine behind the server writes for that conversation.
   transport::chat_request same;
-  same.messages = {{"system", a.config().system_prompt, {}, {}, {}}, {"user", cloud_q.text, {}, {}, {}}};
+  same.messages = {{"system", a.config().system_prompt, {}, {}, {}},
+                   {"user", cloud_q.text, {}, {}, {}}};
   same.max_tokens = a.config().cloud_max_tokens;
   EXPECT_EQ(c.answer, cloud.backend(same, {}).content);
   EXPECT_GT(c.cloud_usage.prompt_tokens, 0);
@@ -179,7 +187,8 @@ TEST(EndToEnd, ManyThreadsOnOneAssistantLoseNothing) {
     pool.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
         assistant_request q;
-        q.text = (t % 2 ? "为什么天空是蓝色的？ #" : "Play some jazz #") + std::to_string(t * 100 + i);
+        q.text =
+            (t % 2 ? "为什么天空是蓝色的？ #" : "Play some jazz #") + std::to_string(t * 100 + i);
         q.override_route = (t + i) % 3 == 0 ? routing::route_override::force_edge
                                             : routing::route_override::force_cloud;
         const auto r = a.ask(q);
@@ -214,7 +223,8 @@ TEST(EndToEnd, OfflineAssistantAnswersOnTheEdgeDegraded) {
   EXPECT_FALSE(a.online());
   assistant_request q;
   q.text = "Explain how vaccines work";
-  q.override_route = routing::route_override::force_cloud;  // a cloud decision, whatever the weights say
+  q.override_route =
+      routing::route_override::force_cloud;  // a cloud decision, whatever the weights say
   const auto r = a.ask(q);
   ASSERT_TRUE(r.answered) << r.error;
   EXPECT_EQ(r.route, route::edge);
