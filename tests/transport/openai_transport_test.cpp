@@ -3,14 +3,14 @@
 // calls, findings), and every injected fault ending in an explicit answer within the deadline —
 // retries with backoff and Retry-After, the circuit breaker, cancellation, slow drips, broken
 // streams, oversized bodies, TLS, and many threads sharing one transport.
-#include "transport/support.hpp"
-
 #include <gtest/gtest.h>
 
 #include <mutex>
 #include <set>
 #include <stop_token>
 #include <thread>
+
+#include "transport/support.hpp"
 
 using namespace edgecloud::testing;
 
@@ -81,8 +81,11 @@ TEST(OpenAiTransport, ToolCallsOutAndToolResultsIn) {
   });
   et::openai_transport t(quick_config(s.url()));
   auto req = user_request(R"(call get_weather {"city":"Paris"})");
-  req.tools = {{"get_weather", "current weather for a city",
-                {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}, {"required", {"city"}}}}};
+  req.tools = {{"get_weather",
+                "current weather for a city",
+                {{"type", "object"},
+                 {"properties", {{"city", {{"type", "string"}}}}},
+                 {"required", {"city"}}}}};
   for (bool stream : {false, true}) {
     req.stream = stream;
     const et::tool_call* streamed_call = nullptr;
@@ -124,7 +127,8 @@ TEST(OpenAiTransport, EdgeFindingsReachTheServerInBodyOrHeader) {
     return et::echo_backend{}(req, sink);
   });
   auto req = user_request("天气怎么样?");
-  req.findings = {"weather", 0.61, "北京 今天 天气", "kb:weather", "open_dialogue", "confidence<0.9"};
+  req.findings = {"weather",       0.61, "北京 今天 天气", "kb:weather", "open_dialogue",
+                  "confidence<0.9"};
   for (auto placement : {et::findings_placement::body_field, et::findings_placement::header,
                          et::findings_placement::none}) {
     auto cfg = quick_config(s.url());
@@ -223,11 +227,14 @@ TEST(OpenAiTransport, CircuitBreakerOpensRefusesHalfOpensAndCloses) {
   auto cfg = quick_config(s.url());
   cfg.retry.max_attempts = 1;
   // open_duration leaves room for a loaded machine between the checks below.
-  cfg.breaker = {.failure_threshold = 3, .open_duration = 1000ms, .half_open_max_probes = 1,
+  cfg.breaker = {.failure_threshold = 3,
+                 .open_duration = 1000ms,
+                 .half_open_max_probes = 1,
                  .success_threshold = 1};
   et::openai_transport t(cfg);
   s.server.fail_next(3, 502);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(t.complete(user_request("x")).status, et::call_status::http_error);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(t.complete(user_request("x")).status, et::call_status::http_error);
   EXPECT_EQ(t.circuit(), et::circuit_state::open);
   const auto served = s.server.stats().chat_completions;
   auto refused = t.complete(user_request("x"));
@@ -346,8 +353,12 @@ TEST(OpenAiTransport, BrokenStreamsEndInExplicitAnswers) {
     std::set<et::call_status> allowed;
   };
   const std::vector<expectation> cases = {
-      {"break=truncate", true, {et::call_status::connection_error, et::call_status::protocol_error}},
-      {"break=close_early", true, {et::call_status::connection_error, et::call_status::protocol_error}},
+      {"break=truncate",
+       true,
+       {et::call_status::connection_error, et::call_status::protocol_error}},
+      {"break=close_early",
+       true,
+       {et::call_status::connection_error, et::call_status::protocol_error}},
       {"break=malformed", true, {et::call_status::protocol_error}},
       {"break=interleave", true, {et::call_status::protocol_error}},
       {"break=truncate", false, {et::call_status::connection_error}},
@@ -359,17 +370,18 @@ TEST(OpenAiTransport, BrokenStreamsEndInExplicitAnswers) {
     const auto t0 = std::chrono::steady_clock::now();
     auto r = t.complete(user_request(text, c.stream));
     EXPECT_FALSE(r.ok()) << c.spec << " stream=" << c.stream;
-    EXPECT_TRUE(c.allowed.count(r.status)) << c.spec << " stream=" << c.stream << ": "
-                                           << et::to_string(r.status) << " " << r.error;
+    EXPECT_TRUE(c.allowed.count(r.status))
+        << c.spec << " stream=" << c.stream << ": " << et::to_string(r.status) << " " << r.error;
     EXPECT_FALSE(r.error.empty());
     EXPECT_LT(elapsed_ms(t0), 5000 + slack_ms);
   }
   // Malformed JSON is not retried by default; an early close is.
   EXPECT_EQ(faulty(s, "break=malformed").complete(user_request(text, true)).attempts, 1);
   EXPECT_EQ(faulty(s, "break=close_early").complete(user_request(text, true)).attempts, 3);
-  EXPECT_EQ(faulty(s, "break=interleave").complete(user_request(text, true)).error.find("interleaved") ==
-                std::string::npos,
-            false);
+  EXPECT_EQ(
+      faulty(s, "break=interleave").complete(user_request(text, true)).error.find("interleaved") ==
+          std::string::npos,
+      false);
 }
 
 TEST(OpenAiTransport, StreamWithoutDoneIsAcceptedOnlyWhenItFinished) {
@@ -485,8 +497,10 @@ TEST(OpenAiTransport, ManyThreadsShareOneTransport) {
           return true;
         };
         auto r = t.complete(user_request(text, stream), opts);
-        if (r.ok() && r.content == "echo: " + text && (!stream || deltas == r.content)) ++ok;
-        else ++wrong;
+        if (r.ok() && r.content == "echo: " + text && (!stream || deltas == r.content))
+          ++ok;
+        else
+          ++wrong;
       }
     });
   for (auto& th : pool) th.join();
@@ -496,7 +510,8 @@ TEST(OpenAiTransport, ManyThreadsShareOneTransport) {
   EXPECT_EQ(st.calls, static_cast<std::uint64_t>(threads * per_thread));
   EXPECT_EQ(st.succeeded, st.calls);
   const auto served_completed = [&] { return std::uint64_t(s.server.stats().completed); };
-  EXPECT_EQ(wait_for_count(served_completed, threads * per_thread), static_cast<std::uint64_t>(threads * per_thread));
+  EXPECT_EQ(wait_for_count(served_completed, threads * per_thread),
+            static_cast<std::uint64_t>(threads * per_thread));
 }
 
 TEST(OpenAiTransport, CompleteOrThrowRaisesTransportError) {
@@ -504,4 +519,81 @@ TEST(OpenAiTransport, CompleteOrThrowRaisesTransportError) {
   auto t = faulty(s, "status=400");
   EXPECT_THROW(t.complete_or_throw(user_request("x")), edgecloud::transport_error);
   EXPECT_THROW(et::openai_transport(quick_config("nonsense")), edgecloud::config_error);
+}
+
+// Name resolution is bounded by the deadline without relying on the clock in the assertion: the
+// resolver below blocks until the test releases it, so a call that returns at all while it is
+// still blocked was ended by the bound (and not by the resolver answering).
+TEST(OpenAiTransport, AHangingResolverCannotHoldACallPastItsDeadline) {
+  struct gate {
+    std::mutex m;
+    std::condition_variable cv;
+    bool open = false;
+    int calls = 0;
+  };
+  auto g = std::make_shared<gate>();
+  auto c = quick_config("http://cloud.invalid:9/v1");
+  c.timeouts.connect = 200ms;
+  c.timeouts.total = 400ms;
+  c.resolver = [g](const std::string&) -> std::string {
+    std::unique_lock lock(g->m);
+    ++g->calls;
+    g->cv.wait(lock, [&] { return g->open; });
+    return "127.0.0.1";
+  };
+  et::openai_transport t(c);
+  const auto r = t.complete(user_request("x"));
+  bool still_blocked;
+  {
+    std::lock_guard lock(g->m);
+    still_blocked = !g->open && g->calls >= 1;
+    g->open = true;
+  }
+  g->cv.notify_all();
+  EXPECT_TRUE(still_blocked);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(r.status == et::call_status::timeout || r.status == et::call_status::connection_error)
+      << et::to_string(r.status);
+  EXPECT_NE(r.error.find("resolving host cloud.invalid"), std::string::npos) << r.error;
+}
+
+TEST(OpenAiTransport, ResolvedNameIsUsedCachedAndFailuresAreReported) {
+  test_server s;
+  const std::string url = s.url();  // http://127.0.0.1:PORT/v1
+  const auto port_and_path = url.substr(url.rfind(':') + 1);
+  std::atomic<int> calls{0};
+  auto c = quick_config("http://edge-cloud.test:" + port_and_path);
+  c.resolver = [&](const std::string& host) -> std::string {
+    ++calls;
+    EXPECT_EQ(host, "edge-cloud.test");
+    return "127.0.0.1";
+  };
+  et::openai_transport t(c);
+  for (int i = 0; i < 2; ++i) {
+    const auto r = t.complete(user_request("via a name"));
+    ASSERT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.content, "echo: via a name");
+  }
+  EXPECT_EQ(calls.load(), 1);  // the second call used the cached address
+
+  auto bad = quick_config("http://no-such-host.test:" + port_and_path);
+  bad.resolver = [](const std::string&) -> std::string {
+    throw std::runtime_error("Name or service not known");
+  };
+  et::openai_transport failing(bad);
+  const auto r = failing.complete(user_request("x"));
+  EXPECT_EQ(r.status, et::call_status::connection_error);
+  EXPECT_EQ(r.attempts, 3);  // retried like other connection errors
+  EXPECT_NE(r.error.find("cannot resolve host no-such-host.test: Name or service not known"),
+            std::string::npos)
+      << r.error;
+}
+
+TEST(OpenAiTransport, LocalhostResolvesWithTheSystemResolver) {
+  test_server s;
+  const std::string url = s.url();
+  auto t = et::openai_transport(quick_config("http://localhost:" + url.substr(url.rfind(':') + 1)));
+  const auto r = t.complete(user_request("by name"));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.content, "echo: by name");
 }

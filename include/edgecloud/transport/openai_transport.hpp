@@ -26,24 +26,26 @@
 // complete() on the same call.
 #pragma once
 
-#include <edgecloud/error.hpp>
-#include <edgecloud/transport/circuit_breaker.hpp>
-#include <edgecloud/transport/concepts.hpp>
-#include <edgecloud/transport/json.hpp>
-#include <edgecloud/transport/retry.hpp>
-#include <edgecloud/transport/sse.hpp>
-#include <edgecloud/transport/types.hpp>
-#include <edgecloud/transport/url.hpp>
-
 #include <httplib.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <edgecloud/error.hpp>
+#include <edgecloud/transport/circuit_breaker.hpp>
+#include <edgecloud/transport/concepts.hpp>
+#include <edgecloud/transport/detail/resolve.hpp>
+#include <edgecloud/transport/json.hpp>
+#include <edgecloud/transport/retry.hpp>
+#include <edgecloud/transport/sse.hpp>
+#include <edgecloud/transport/types.hpp>
+#include <edgecloud/transport/url.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <utility>
@@ -52,10 +54,10 @@
 namespace edgecloud::transport {
 
 struct transport_timeouts {
-  std::chrono::milliseconds connect{5000};     // TCP connect + TLS handshake, per attempt
-  std::chrono::milliseconds first_byte{30000}; // request sent → response headers, per attempt
-  std::chrono::milliseconds idle{30000};       // longest silence inside a response body
-  std::chrono::milliseconds total{60000};      // the whole call, retries and backoff included
+  std::chrono::milliseconds connect{5000};      // TCP connect + TLS handshake, per attempt
+  std::chrono::milliseconds first_byte{30000};  // request sent → response headers, per attempt
+  std::chrono::milliseconds idle{30000};        // longest silence inside a response body
+  std::chrono::milliseconds total{60000};       // the whole call, retries and backoff included
 };
 
 struct tls_options {
@@ -73,12 +75,18 @@ struct openai_transport_config {
   circuit_breaker_config breaker;
   tls_options tls;
   findings_placement findings = findings_placement::body_field;
-  bool stream_usage = true;            // ask for usage in streams (stream_options.include_usage)
-  bool require_done_marker = false;    // a stream with finish_reason but no [DONE] is accepted
+  bool stream_usage = true;          // ask for usage in streams (stream_options.include_usage)
+  bool require_done_marker = false;  // a stream with finish_reason but no [DONE] is accepted
   std::size_t max_response_bytes = std::size_t(8) << 20;
   std::size_t max_idle_connections = 8;
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
-  std::uint64_t jitter_seed = 0;       // 0 = seeded from std::random_device
+  std::uint64_t jitter_seed = 0;                             // 0 = seeded from std::random_device
+  // Host name resolution (skipped for IP literals). It runs on a helper thread and counts
+  // against the connect timeout and the deadline: a hanging resolver cannot hold a call past
+  // them. The answer is reused for dns_cache_ttl. `resolver` replaces the system's getaddrinfo
+  // (tests, custom DNS): it returns a numeric address or throws with the reason.
+  std::chrono::milliseconds dns_cache_ttl{60000};
+  std::function<std::string(const std::string& host)> resolver;
 };
 
 // Counters since construction; read with stats().
@@ -121,30 +129,40 @@ class openai_transport {
   std::string endpoint_url() const { return url_.origin() + url_.endpoint("/chat/completions"); }
 
   transport_stats stats() const {
-    return {calls_.load(), succeeded_.load(), failed_.load(), attempts_.load(), retries_.load(),
-            refused_.load(), timeouts_.load(), cancelled_.load()};
+    return {calls_.load(),   succeeded_.load(), failed_.load(),   attempts_.load(),
+            retries_.load(), refused_.load(),   timeouts_.load(), cancelled_.load()};
   }
 
  private:
   // Why the watchdog or a receiver stopped an attempt.
-  enum class abort_reason : int { none, deadline, first_byte, idle, cancelled, callback_stop,
-                                  too_large, protocol };
+  enum class abort_reason : int {
+    none,
+    deadline,
+    first_byte,
+    idle,
+    cancelled,
+    callback_stop,
+    too_large,
+    protocol
+  };
 
   struct attempt_result {
     call_status status = call_status::ok;
     std::string error;
     bool retryable = false;
-    bool reusable = false;          // the connection may go back to the pool
+    bool reusable = false;            // the connection may go back to the pool
     bool server_health_known = true;  // false: cancelled / client-side, neutral for the breaker
     std::optional<std::chrono::milliseconds> retry_after;
   };
 
+  detail::resolve_outcome resolve_host(clock::time_point limit, const std::stop_token& stop,
+                                       std::string& address, std::string& error);
   std::unique_ptr<httplib::ClientImpl> acquire_client();
   void release_client(std::unique_ptr<httplib::ClientImpl> client, bool reusable);
   attempt_result run_attempt(httplib::ClientImpl& client, const std::string& body,
-                             const httplib::Headers& headers, bool streaming, const call_options& options,
-                             clock::time_point call_start, clock::time_point deadline,
-                             chat_response& out, bool& delivered);
+                             const httplib::Headers& headers, bool streaming,
+                             const call_options& options, clock::time_point call_start,
+                             clock::time_point deadline, chat_response& out, bool& delivered);
   double random_unit() {
     std::lock_guard lock(rng_mutex_);
     return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
@@ -160,6 +178,10 @@ class openai_transport {
   std::vector<std::unique_ptr<httplib::ClientImpl>> idle_clients_;
   std::mutex rng_mutex_;
   std::mt19937_64 rng_;
+  const bool host_is_literal_ = detail::is_ip_literal(url_.host);
+  std::mutex dns_mutex_;
+  std::string dns_address_;
+  clock::time_point dns_expires_{};
   std::atomic<std::uint64_t> calls_{0}, succeeded_{0}, failed_{0}, attempts_{0}, retries_{0},
       refused_{0}, timeouts_{0}, cancelled_{0};
 };

@@ -3,10 +3,9 @@
 // The attempt loop, the per-attempt watchdog and the body receivers live here.
 #pragma once
 
-#include <edgecloud/transport/openai_transport.hpp>
-
 #include <algorithm>
 #include <cctype>
+#include <edgecloud/transport/openai_transport.hpp>
 
 namespace edgecloud::transport {
 
@@ -14,28 +13,44 @@ namespace detail {
 inline bool starts_with_icase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+    if (std::tolower(static_cast<unsigned char>(s[i])) !=
+        std::tolower(static_cast<unsigned char>(prefix[i])))
       return false;
   return true;
 }
 inline const char* http_reason_phrase(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Payload Too Large";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
   }
 }
-inline std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+inline std::string ms_text(std::chrono::milliseconds ms) {
+  return std::to_string(ms.count()) + " ms";
+}
 }  // namespace detail
 
 inline std::unique_ptr<httplib::ClientImpl> openai_transport::acquire_client() {
@@ -66,20 +81,81 @@ inline void openai_transport::release_client(std::unique_ptr<httplib::ClientImpl
                                              bool reusable) {
   if (!reusable) return;
   std::lock_guard lock(pool_mutex_);
-  if (idle_clients_.size() < config_.max_idle_connections) idle_clients_.push_back(std::move(client));
+  if (idle_clients_.size() < config_.max_idle_connections)
+    idle_clients_.push_back(std::move(client));
+}
+
+inline detail::resolve_outcome openai_transport::resolve_host(clock::time_point limit,
+                                                              const std::stop_token& stop,
+                                                              std::string& address,
+                                                              std::string& error) {
+  {
+    std::lock_guard lock(dns_mutex_);
+    if (!dns_address_.empty() && clock::now() < dns_expires_) {
+      address = dns_address_;
+      return detail::resolve_outcome::ok;
+    }
+  }
+  std::function<detail::resolved(const std::string&)> resolver = detail::resolve_with_getaddrinfo;
+  if (config_.resolver) {
+    resolver = [custom = config_.resolver](const std::string& host) {
+      return detail::resolved{custom(host), ""};
+    };
+  }
+  detail::resolved r;
+  const auto outcome = detail::resolve_bounded<clock>(resolver, url_.host, limit, stop, r);
+  if (outcome == detail::resolve_outcome::ok) {
+    std::lock_guard lock(dns_mutex_);
+    dns_address_ = r.address;
+    dns_expires_ = clock::now() + config_.dns_cache_ttl;
+  }
+  address = r.address;
+  error = r.error.empty() ? "no address" : r.error;
+  return outcome;
 }
 
 inline openai_transport::attempt_result openai_transport::run_attempt(
     httplib::ClientImpl& client, const std::string& body, const httplib::Headers& headers,
-    bool streaming,
-    const call_options& options, clock::time_point call_start, clock::time_point deadline,
-    chat_response& out, bool& delivered) {
+    bool streaming, const call_options& options, clock::time_point call_start,
+    clock::time_point deadline, chat_response& out, bool& delivered) {
   using std::chrono::milliseconds;
   const auto& t = config_.timeouts;
   const auto attempt_start = clock::now();
+  // Name resolution is part of connecting: bounded by the connect timeout, the deadline and the
+  // app's stop request (detail/resolve.hpp), and remembered for dns_cache_ttl.
+  if (!host_is_literal_) {
+    const std::string where = "POST " + endpoint_url();
+    const auto limit = std::min(deadline, attempt_start + t.connect);
+    std::string address, error;
+    const auto outcome = resolve_host(limit, options.cancel, address, error);
+    if (outcome != detail::resolve_outcome::ok) {
+      attempt_result r;
+      r.server_health_known = false;  // the cloud was never reached
+      if (outcome == detail::resolve_outcome::cancelled) {
+        r.status = call_status::cancelled;
+        r.error = "cancelled by the app (resolving " + url_.host + ")";
+      } else if (outcome == detail::resolve_outcome::timed_out) {
+        r.status = limit == deadline ? call_status::timeout : call_status::connection_error;
+        r.error = where + ": resolving host " + url_.host + " took longer than " +
+                  (limit == deadline ? "the total deadline"
+                                     : "the connect timeout (" + detail::ms_text(t.connect) + ")");
+        r.retryable = limit != deadline;
+      } else {
+        r.status = call_status::connection_error;
+        r.error = where + ": cannot resolve host " + url_.host + ": " + error;
+        r.retryable = true;
+      }
+      return r;
+    }
+    client.set_hostname_addr_map({{url_.host, address}});
+  }
+  const auto connect_start = clock::now();
   const auto remaining =
-      std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(deadline - attempt_start));
-  client.set_connection_timeout(std::min(t.connect, remaining));
+      std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(deadline - connect_start));
+  const auto connect_left =
+      std::max(milliseconds(1),
+               t.connect - std::chrono::duration_cast<milliseconds>(connect_start - attempt_start));
+  client.set_connection_timeout(std::min(connect_left, remaining));
   // httplib's own read timeout is only a backstop: the watchdog below is exact.
   client.set_read_timeout(std::min(std::max(t.first_byte, t.idle), remaining) + milliseconds(100));
   client.set_write_timeout(std::min(std::max(t.idle, milliseconds(1)), remaining));
@@ -107,10 +183,14 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
       const auto idle_limit = clock::time_point(clock::duration(last_progress.load())) + t.idle;
       const auto first_byte_limit = attempt_start + t.first_byte;
       if (reason.load() == abort_reason::none) {
-        if (options.cancel.stop_requested()) stop_with(abort_reason::cancelled);
-        else if (now >= deadline) stop_with(abort_reason::deadline);
-        else if (!headers_seen.load() && now >= first_byte_limit) stop_with(abort_reason::first_byte);
-        else if (headers_seen.load() && now >= idle_limit) stop_with(abort_reason::idle);
+        if (options.cancel.stop_requested())
+          stop_with(abort_reason::cancelled);
+        else if (now >= deadline)
+          stop_with(abort_reason::deadline);
+        else if (!headers_seen.load() && now >= first_byte_limit)
+          stop_with(abort_reason::first_byte);
+        else if (headers_seen.load() && now >= idle_limit)
+          stop_with(abort_reason::idle);
       }
       if (reason.load() != abort_reason::none) {
         lock.unlock();
@@ -159,8 +239,8 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
     out.timing.first_byte_ms = ms_since(call_start);
     sse = r.status / 100 == 2 &&
           detail::starts_with_icase(r.get_header_value("Content-Type"), "text/event-stream");
-    retry_after = parse_retry_after(r.get_header_value("Retry-After"),
-                                    r.get_header_value("retry-after-ms"));
+    retry_after =
+        parse_retry_after(r.get_header_value("Retry-After"), r.get_header_value("retry-after-ms"));
     return reason.load() == abort_reason::none;
   };
   hreq.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
@@ -189,8 +269,9 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
       if (out.timing.first_token_ms < 0) out.timing.first_token_ms = ms_since(call_start);
       if (!options.on_delta) return true;
       delivered = true;
-      const stream_delta d{content_delta, reasoning_delta,
-                           touched >= 0 ? &out.tool_calls[static_cast<std::size_t>(touched)] : nullptr};
+      const stream_delta d{
+          content_delta, reasoning_delta,
+          touched >= 0 ? &out.tool_calls[static_cast<std::size_t>(touched)] : nullptr};
       if (!options.on_delta(d)) {
         stop_with(abort_reason::callback_stop);
         return false;
@@ -198,8 +279,10 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
       return true;
     });
     if (!keep_going && !saw_done && reason.load() == abort_reason::none) {
-      if (!parser.error().empty()) stop_with(abort_reason::too_large);
-      else stop_with(abort_reason::protocol);
+      if (!parser.error().empty())
+        stop_with(abort_reason::too_large);
+      else
+        stop_with(abort_reason::protocol);
     }
     return keep_going;
   };
@@ -218,7 +301,8 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
   const abort_reason why = reason.load();
   const std::string where = "POST " + endpoint_url();
   switch (why) {
-    case abort_reason::none: break;
+    case abort_reason::none:
+      break;
     case abort_reason::cancelled:
     case abort_reason::callback_stop:
       r.status = call_status::cancelled;
@@ -244,8 +328,8 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
       return r;
     case abort_reason::too_large:
       r.status = call_status::body_too_large;
-      r.error = where + ": response larger than the " +
-                std::to_string(config_.max_response_bytes) + "-byte cap (max_response_bytes)";
+      r.error = where + ": response larger than the " + std::to_string(config_.max_response_bytes) +
+                "-byte cap (max_response_bytes)";
       return r;
     case abort_reason::protocol:
       r.status = call_status::protocol_error;
@@ -277,7 +361,8 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
 
   if (status / 100 != 2) {
     r.status = call_status::http_error;
-    r.error = where + ": HTTP " + std::to_string(status) + " " + detail::http_reason_phrase(status) +
+    r.error = where + ": HTTP " + std::to_string(status) + " " +
+              detail::http_reason_phrase(status) +
               (raw.empty() ? std::string() : ": " + error_message_from_body(raw));
     r.retryable = is_retryable_status(status);
     r.server_health_known = r.retryable;  // a 400/401/404 says nothing about the server's health
@@ -307,9 +392,9 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
   }
 
   auto json = nlohmann::json::parse(raw, nullptr, false);
-  std::string problem = json.is_discarded() ? "malformed JSON in completion: " +
-                                                  error_message_from_body(raw)
-                                            : completion_from_json(json, out);
+  std::string problem = json.is_discarded()
+                            ? "malformed JSON in completion: " + error_message_from_body(raw)
+                            : completion_from_json(json, out);
   if (!problem.empty()) {
     r.status = call_status::protocol_error;
     r.error = where + ": " + problem;
@@ -351,8 +436,9 @@ inline chat_response openai_transport::complete(const chat_request& request,
   const std::string body =
       request_to_json(request, config_.model, config_.findings, config_.stream_usage)
           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  httplib::Headers headers = {{"Content-Type", "application/json"},
-                               {"Accept", request.stream ? "text/event-stream" : "application/json"}};
+  httplib::Headers headers = {
+      {"Content-Type", "application/json"},
+      {"Accept", request.stream ? "text/event-stream" : "application/json"}};
   if (!config_.api_key.empty()) headers.emplace("Authorization", "Bearer " + config_.api_key);
   for (const auto& [k, v] : config_.headers) headers.emplace(k, v);
   if (config_.findings == findings_placement::header && !request.findings.empty()) {
@@ -364,7 +450,8 @@ inline chat_response openai_transport::complete(const chat_request& request,
   bool delivered = false;
   std::string last_error;
   for (int attempt = 1;; ++attempt) {
-    const auto suffix = last_error.empty() ? std::string() : " (previous attempt: " + last_error + ")";
+    const auto suffix =
+        last_error.empty() ? std::string() : " (previous attempt: " + last_error + ")";
     if (options.cancel.stop_requested()) {
       out.status = call_status::cancelled;
       out.error = "cancelled by the app" + suffix;
@@ -398,11 +485,11 @@ inline chat_response openai_transport::complete(const chat_request& request,
 
     auto client = acquire_client();
     attempt_result r = run_attempt(*client, body, headers, request.stream, options, start, deadline,
-                                  out, delivered);
+                                   out, delivered);
     release_client(std::move(client), r.reusable);
     breaker_.record(permit, r.status == call_status::ok ? circuit_breaker::outcome::success
-                            : r.server_health_known    ? circuit_breaker::outcome::failure
-                                                       : circuit_breaker::outcome::neutral);
+                            : r.server_health_known     ? circuit_breaker::outcome::failure
+                                                        : circuit_breaker::outcome::neutral);
     if (r.status == call_status::ok) {
       out.status = call_status::ok;
       out.error.clear();
