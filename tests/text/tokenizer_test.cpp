@@ -257,3 +257,25 @@ TEST(Tokenizer, RejectsBrokenVocabularies) {
 }
 
 }  // namespace
+
+// The per-thread piece cache drops everything when its largest table is half full and must
+// keep working afterwards (fuzz_tokenizer found a crash there: the table was left empty).
+TEST(PieceCache, KeepsWorkingAfterItFillsUpAndClears) {
+  edgecloud::text::detail::piece_cache cache;
+  cache.reset(1);
+  using pc = edgecloud::text::detail::piece_cache;
+  const size_t n = pc::max_capacity / 2 + 1000;  // past the point where it clears
+  for (size_t i = 0; i < n; ++i) {
+    const std::string piece = "p" + std::to_string(i);
+    const int32_t id = static_cast<int32_t>(i);
+    const uint64_t h = std::hash<std::string>{}(piece);
+    cache.insert(piece, h, std::span<const int32_t>(&id, 1));
+    const auto found = cache.find(piece, h);
+    ASSERT_EQ(found.size(), 1u) << i;
+    ASSERT_EQ(found[0], id);
+  }
+  // The entries before the clear are gone, the recent ones are still there.
+  EXPECT_TRUE(cache.find("p0", std::hash<std::string>{}(std::string("p0"))).empty());
+  const std::string last = "p" + std::to_string(n - 1);
+  EXPECT_EQ(cache.find(last, std::hash<std::string>{}(last)).size(), 1u);
+}

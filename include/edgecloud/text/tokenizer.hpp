@@ -162,11 +162,11 @@ class piece_cache {
   }
   void insert(std::string_view piece, uint64_t h, std::span<const int32_t> ids) {
     if (piece.empty() || piece.size() > max_piece) return;
-    if (slots_.empty()) slots_.resize(min_capacity);
-    if (used_ >= slots_.size() / 2) {
+    if (!slots_.empty() && used_ >= slots_.size() / 2) {
       if (slots_.size() < max_capacity) grow();
-      else clear();
+      else clear();  // leaves no slots: sized again below (found by fuzz_tokenizer)
     }
+    if (slots_.empty()) slots_.resize(min_capacity);
     place({h, static_cast<uint32_t>(keys_.size()), static_cast<uint32_t>(piece.size()),
            static_cast<uint32_t>(ids_.size()), static_cast<uint32_t>(ids.size())});
     keys_.append(piece);
