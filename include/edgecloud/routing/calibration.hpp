@@ -86,10 +86,7 @@ inline std::map<task_type, task_calibration> calibrate_thresholds(
     task_thresholds* out = nullptr) {
   std::map<task_type, std::vector<labeled_record>> by_task;
   for (const labeled_record& r : records) {
-    if (r.task == task_type::open_dialogue || r.task == task_type::knowledge ||
-        r.task == task_type::reasoning)
-      continue;
-    by_task[r.task].push_back(r);
+    if (task_thresholds::has_threshold(r.task)) by_task[r.task].push_back(r);
   }
   std::map<task_type, task_calibration> result;
   for (auto& [task, rs] : by_task) {
@@ -114,7 +111,7 @@ inline std::map<task_type, task_calibration> calibrate_thresholds(
     }
     c.cloud_rate = static_cast<double>(cloud) / static_cast<double>(rs.size());
     c.quality = quality / static_cast<double>(rs.size());
-    if (out) out->for_task_mut(task) = c.threshold;
+    if (out) *out->for_task_mut(task) = c.threshold;
     result[task] = c;
   }
   return result;

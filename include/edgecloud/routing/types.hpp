@@ -127,35 +127,33 @@ struct task_thresholds {
   double rewrite = 0.80;
   double summary = 0.80;
 
-  double for_task(task_type t) const {
+  // Where task t's threshold lives; nullptr for the generative tasks, which have none (no
+  // confidence is enough to keep them on the edge: see policy_config::cloud_tasks).
+  static constexpr double task_thresholds::*field(task_type t) {
     switch (t) {
       case task_type::intent:
-        return intent;
+        return &task_thresholds::intent;
       case task_type::tool_choice:
-        return tool_choice;
+        return &task_thresholds::tool_choice;
       case task_type::safety:
-        return safety;
+        return &task_thresholds::safety;
       case task_type::rewrite:
-        return rewrite;
+        return &task_thresholds::rewrite;
       case task_type::summary:
-        return summary;
+        return &task_thresholds::summary;
       default:
-        return 1.0;  // generative tasks: no confidence is enough (see cloud_tasks)
+        return nullptr;
     }
   }
-  double& for_task_mut(task_type t) {
-    switch (t) {
-      case task_type::intent:
-        return intent;
-      case task_type::tool_choice:
-        return tool_choice;
-      case task_type::safety:
-        return safety;
-      case task_type::rewrite:
-        return rewrite;
-      default:
-        return summary;
-    }
+  static constexpr bool has_threshold(task_type t) { return field(t) != nullptr; }
+  double for_task(task_type t) const {
+    const auto f = field(t);
+    return f ? this->*f : 1.0;
+  }
+  // t's threshold to change; nullptr for a generative task.
+  double* for_task_mut(task_type t) {
+    const auto f = field(t);
+    return f ? &(this->*f) : nullptr;
   }
 };
 
@@ -200,8 +198,8 @@ struct policy_config {
                            std::to_string(v));
     };
     // A threshold above 1 is allowed: it keeps nothing of that task on the edge.
-    for (task_type t : {task_type::intent, task_type::tool_choice, task_type::safety,
-                        task_type::rewrite, task_type::summary}) {
+    for (task_type t : all_tasks) {
+      if (!task_thresholds::has_threshold(t)) continue;
       double v = thresholds.for_task(t);
       if (!(v >= 0.0 && v <= 2.0))
         throw config_error("routing config: thresholds." + std::string(to_string(t)) +
