@@ -8,10 +8,8 @@
 // assistant with injected faults lose nothing and every request is counted once.
 // Skipped when build/bin/edgecloud (which writes the model) was not built.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <edgecloud/assistant/default_assistant.hpp>
 #include <edgecloud/assistant/engine_backend.hpp>
 #include <edgecloud/transport.hpp>
@@ -20,34 +18,16 @@
 #include <mutex>
 #include <thread>
 
+#include "common/cli.hpp"
+
 using namespace edgecloud;
 using routing::route;
 
 namespace {
 
 std::filesystem::path tiny_model() {
-  static const std::filesystem::path path = [] {
-    // EDGECLOUD_MODEL_WRITER: an edgecloud binary from another build (the ThreadSanitizer stage
-    // of .ci/run builds only the tests and borrows the Release CLI to write the model).
-    const char* writer = std::getenv("EDGECLOUD_MODEL_WRITER");
-    const auto exe = writer && *writer
-                         ? std::filesystem::path(writer)
-                         : std::filesystem::path(EDGECLOUD_BINARY_DIR) / "bin" / "edgecloud";
-    if (!std::filesystem::exists(exe)) return std::filesystem::path();
-    const auto out = std::filesystem::temp_directory_path() /
-                     ("edgecloud-e2e-tiny-" + std::to_string(::getpid()) + ".gguf");
-    const std::string cmd = exe.string() + " make-model --shape tiny --dtype q8_0 --seed 7 " +
-                            out.string() + " >/dev/null";
-    if (std::system(cmd.c_str()) != 0) return std::filesystem::path();
-    return out;
-  }();
-  static const struct remove_at_exit {
-    ~remove_at_exit() {
-      std::error_code ec;
-      if (!path.empty()) std::filesystem::remove(path, ec);
-    }
-  } cleanup;
-  return path;
+  static const edgecloud::testing::cli_tiny_model model("e2e", "--seed 7");
+  return model.path();
 }
 
 #define REQUIRE_TINY_MODEL(var)  \

@@ -4,22 +4,21 @@
 // a process (the engine backend), `edgecloud route --model --json/--jsonl` against it, and the
 // main example (examples/assistant_demo) end to end. Each binary that is missing from build/bin
 // makes its test skip.
-#include <edgecloud/transport.hpp>
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <edgecloud/transport.hpp>
 #include <filesystem>
-#include <poll.h>
-#include <spawn.h>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 extern char** environ;
 
@@ -30,35 +29,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path bin(const std::string& name) { return edgecloud::testing::built_program(name); }
+fs::path bin(const std::string& name) {
+  return edgecloud::testing::built_program(name);
+}
 
 std::pair<int, std::string> run(const std::string& cmd) {
   return edgecloud::testing::run_command(cmd, edgecloud::testing::stderr_mode::merge);
 }
 
 fs::path tiny_model() {
-  static const fs::path path = [] {
-    if (!fs::exists(bin("edgecloud"))) return fs::path();
-    const auto out = fs::temp_directory_path() / ("edgecloud-demo-tiny-" + std::to_string(::getpid()) + ".gguf");
-    if (run(bin("edgecloud").string() + " make-model --shape tiny --dtype q8_0 " + out.string()).first != 0)
-      return fs::path();
-    return out;
-  }();
-  static const struct remove_at_exit {
-    ~remove_at_exit() {
-      std::error_code ec;
-      if (!path.empty()) std::filesystem::remove(path, ec);
-    }
-  } cleanup;
-  return path;
+  static const edgecloud::testing::cli_tiny_model model("demo");
+  return model.path();
 }
 
 // `edgecloud serve --model M` on the engine, small enough for the tiny model; up to 60 s to start.
 struct serve_process : edgecloud::testing::serve_process {
   explicit serve_process(const fs::path& model)
-      : edgecloud::testing::serve_process({"--model", model.string(), "--threads", "1", "--context",
-                                           "512", "--max-tokens", "8"},
-                                          std::chrono::seconds(60)) {}
+      : edgecloud::testing::serve_process(
+            {"--model", model.string(), "--threads", "1", "--context", "512", "--max-tokens", "8"},
+            std::chrono::seconds(60)) {}
 };
 
 nlohmann::json parse_line(const std::string& s) {
@@ -84,7 +73,8 @@ TEST(Quickstart, UnreachableCloudStillAnswers) {
   const auto model = tiny_model();
   ASSERT_FALSE(model.empty());
   // Port 9 (discard) on loopback refuses connections: a cloud decision falls back to the edge.
-  const auto [rc, out] = run(bin("quickstart").string() + " " + model.string() + " http://127.0.0.1:9/v1");
+  const auto [rc, out] =
+      run(bin("quickstart").string() + " " + model.string() + " http://127.0.0.1:9/v1");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("route: edge"), std::string::npos) << out;
 }
@@ -98,10 +88,12 @@ TEST(ServeAndRoute, EngineServerRouteJsonAndTheDemo) {
   ASSERT_FALSE(serve.url.empty()) << "serve printed: " << serve.first_line;
   EXPECT_NE(serve.first_line.find("engine backend"), std::string::npos) << serve.first_line;
 
-  const std::string route = bin("edgecloud").string() + " route --model " + model.string() + " --cloud-url " +
-                            serve.url + " --threads 1 --context 512 --edge-max-tokens 6 --cloud-max-tokens 6 ";
+  const std::string route = bin("edgecloud").string() + " route --model " + model.string() +
+                            " --cloud-url " + serve.url +
+                            " --threads 1 --context 512 --edge-max-tokens 6 --cloud-max-tokens 6 ";
   {
-    const auto [rc, out] = run(route + "--json --force-cloud 'Explain why the sea is salty' 2>/dev/null");
+    const auto [rc, out] =
+        run(route + "--json --force-cloud 'Explain why the sea is salty' 2>/dev/null");
     ASSERT_EQ(rc, 0) << out;
     const auto j = parse_line(out);
     EXPECT_EQ(j["route"], "cloud") << out;
@@ -119,8 +111,9 @@ TEST(ServeAndRoute, EngineServerRouteJsonAndTheDemo) {
     EXPECT_EQ(j["fallback"], false);
   }
   {
-    const auto [rc, out] = run("printf '%s\\n%s\\n' '{\"text\":\"hello\"}' '{\"text\":\"为什么天空是蓝色的\"}' | " + route +
-                               "--jsonl 2>/dev/null");
+    const auto [rc, out] =
+        run("printf '%s\\n%s\\n' '{\"text\":\"hello\"}' '{\"text\":\"为什么天空是蓝色的\"}' | " +
+            route + "--jsonl 2>/dev/null");
     ASSERT_EQ(rc, 0) << out;
     std::istringstream lines(out);
     std::string line;
@@ -135,15 +128,17 @@ TEST(ServeAndRoute, EngineServerRouteJsonAndTheDemo) {
   }
 
   if (fs::exists(bin("assistant_demo"))) {
-    const auto [rc, out] = run("EDGECLOUD_DEMO_MAX_TOKENS=4 EDGECLOUD_DEMO_THREADS=1 " + bin("assistant_demo").string() +
-                               " " + model.string() + " " + serve.url);
+    const auto [rc, out] =
+        run("EDGECLOUD_DEMO_MAX_TOKENS=4 EDGECLOUD_DEMO_THREADS=1 " +
+            bin("assistant_demo").string() + " " + model.string() + " " + serve.url);
     EXPECT_EQ(rc, 0) << out;
-    EXPECT_NE(out.find("task.confident"), std::string::npos) << out;       // device commands on the edge
-    EXPECT_NE(out.find("task.cloud_task"), std::string::npos) << out;      // knowledge in the cloud
-    EXPECT_NE(out.find("[PHONE]"), std::string::npos) << out;              // redacted before sending
-    EXPECT_NE(out.find("privacy.never_send"), std::string::npos) << out;   // kept local
-    EXPECT_NE(out.find("cloud failed (http_error"), std::string::npos) << out;  // the 503 → fallback
-    EXPECT_NE(out.find("\"requests\""), std::string::npos) << out;         // telemetry JSON
+    EXPECT_NE(out.find("task.confident"), std::string::npos) << out;  // device commands on the edge
+    EXPECT_NE(out.find("task.cloud_task"), std::string::npos) << out;     // knowledge in the cloud
+    EXPECT_NE(out.find("[PHONE]"), std::string::npos) << out;             // redacted before sending
+    EXPECT_NE(out.find("privacy.never_send"), std::string::npos) << out;  // kept local
+    EXPECT_NE(out.find("cloud failed (http_error"), std::string::npos)
+        << out;                                                     // the 503 → fallback
+    EXPECT_NE(out.find("\"requests\""), std::string::npos) << out;  // telemetry JSON
   }
   EXPECT_EQ(serve.terminate(), 0);
 }
@@ -152,18 +147,24 @@ TEST(EvalWithModel, TheEngineFillsEveryIntentPrediction) {
   if (!fs::exists(bin("edgecloud"))) GTEST_SKIP() << "edgecloud not built";
   const auto model = tiny_model();
   ASSERT_FALSE(model.empty());
-  const auto data = fs::temp_directory_path() / ("edgecloud-eval-" + std::to_string(::getpid()) + ".jsonl");
+  const auto data =
+      fs::temp_directory_path() / ("edgecloud-eval-" + std::to_string(::getpid()) + ".jsonl");
   {
     std::FILE* f = std::fopen(data.c_str(), "w");
     ASSERT_NE(f, nullptr);
-    std::fputs("{\"query\":\"明天北京天气怎么样\",\"task\":\"intent\",\"gold\":\"weather\",\"cloud_correct\":true}\n"
-               "{\"query\":\"play some jazz\",\"task\":\"intent\",\"gold\":\"music\",\"cloud_correct\":true}\n"
-               "{\"query\":\"set an alarm for 7\",\"task\":\"intent\",\"gold\":\"alarm\",\"cloud_correct\":false}\n",
-               f);
+    std::fputs(
+        "{\"query\":\"明天北京天气怎么样\",\"task\":\"intent\",\"gold\":\"weather\",\"cloud_"
+        "correct\":true}\n"
+        "{\"query\":\"play some "
+        "jazz\",\"task\":\"intent\",\"gold\":\"music\",\"cloud_correct\":true}\n"
+        "{\"query\":\"set an alarm for "
+        "7\",\"task\":\"intent\",\"gold\":\"alarm\",\"cloud_correct\":false}\n",
+        f);
     std::fclose(f);
   }
-  const auto [rc, out] = run(bin("edgecloud").string() + " eval --data " + data.string() + " --model " +
-                             model.string() + " --labels weather,music,alarm --threads 1 --json 2>/dev/null");
+  const auto [rc, out] =
+      run(bin("edgecloud").string() + " eval --data " + data.string() + " --model " +
+          model.string() + " --labels weather,music,alarm --threads 1 --json 2>/dev/null");
   std::error_code ec;
   fs::remove(data, ec);
   ASSERT_EQ(rc, 0) << out;
