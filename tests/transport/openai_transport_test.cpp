@@ -589,6 +589,29 @@ TEST(OpenAiTransport, ResolvedNameIsUsedCachedAndFailuresAreReported) {
       << r.error;
 }
 
+TEST(OpenAiTransport, AFailedConnectionForgetsTheResolvedAddress) {
+  // Bound but not listening: connecting is refused (see ConnectionRefusedIsRetriedThenReported).
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::atomic<int> calls{0};
+  auto c = quick_config("http://moved.test:" + std::to_string(ntohs(addr.sin_port)) + "/v1");
+  c.resolver = [&](const std::string&) -> std::string {
+    ++calls;
+    return "127.0.0.1";
+  };
+  et::openai_transport t(c);
+  const auto r = t.complete(user_request("x"));
+  EXPECT_EQ(r.status, et::call_status::connection_error);
+  EXPECT_EQ(r.attempts, 3);
+  EXPECT_EQ(calls.load(), 3);  // asked again before every attempt after a failed connect
+  ::close(fd);
+}
+
 TEST(OpenAiTransport, LocalhostResolvesWithTheSystemResolver) {
   test_server s;
   const std::string url = s.url();

@@ -83,8 +83,9 @@ struct openai_transport_config {
   std::uint64_t jitter_seed = 0;                             // 0 = seeded from std::random_device
   // Host name resolution (skipped for IP literals). It runs on a helper thread and counts
   // against the connect timeout and the deadline: a hanging resolver cannot hold a call past
-  // them. The answer is reused for dns_cache_ttl. `resolver` replaces the system's getaddrinfo
-  // (tests, custom DNS): it returns a numeric address or throws with the reason.
+  // them. The answer is reused for dns_cache_ttl, or until connecting to it fails. `resolver`
+  // replaces the system's getaddrinfo (tests, custom DNS): it returns a numeric address or
+  // throws with the reason.
   std::chrono::milliseconds dns_cache_ttl{60000};
   std::function<std::string(const std::string& host)> resolver;
 };
@@ -157,6 +158,7 @@ class openai_transport {
 
   detail::resolve_outcome resolve_host(clock::time_point limit, const std::stop_token& stop,
                                        std::string& address, std::string& error);
+  void forget_resolved_address();
   std::unique_ptr<httplib::ClientImpl> acquire_client();
   void release_client(std::unique_ptr<httplib::ClientImpl> client, bool reusable);
   attempt_result run_attempt(httplib::ClientImpl& client, const std::string& body,
@@ -179,6 +181,13 @@ class openai_transport {
   std::mutex rng_mutex_;
   std::mt19937_64 rng_;
   const bool host_is_literal_ = detail::is_ip_literal(url_.host);
+  // config_.resolver adapted, or getaddrinfo.
+  const std::function<detail::resolved(const std::string&)> resolver_ =
+      config_.resolver ? std::function<detail::resolved(const std::string&)>(
+                             [custom = config_.resolver](const std::string& host) {
+                               return detail::resolved{custom(host), ""};
+                             })
+                       : detail::resolve_with_getaddrinfo;
   std::mutex dns_mutex_;
   std::string dns_address_;
   clock::time_point dns_expires_{};

@@ -96,14 +96,8 @@ inline detail::resolve_outcome openai_transport::resolve_host(clock::time_point 
       return detail::resolve_outcome::ok;
     }
   }
-  std::function<detail::resolved(const std::string&)> resolver = detail::resolve_with_getaddrinfo;
-  if (config_.resolver) {
-    resolver = [custom = config_.resolver](const std::string& host) {
-      return detail::resolved{custom(host), ""};
-    };
-  }
   detail::resolved r;
-  const auto outcome = detail::resolve_bounded<clock>(resolver, url_.host, limit, stop, r);
+  const auto outcome = detail::resolve_bounded<clock>(resolver_, url_.host, limit, stop, r);
   if (outcome == detail::resolve_outcome::ok) {
     std::lock_guard lock(dns_mutex_);
     dns_address_ = r.address;
@@ -114,6 +108,12 @@ inline detail::resolve_outcome openai_transport::resolve_host(clock::time_point 
   return outcome;
 }
 
+inline void openai_transport::forget_resolved_address() {
+  if (host_is_literal_) return;
+  std::lock_guard lock(dns_mutex_);
+  dns_address_.clear();
+}
+
 inline openai_transport::attempt_result openai_transport::run_attempt(
     httplib::ClientImpl& client, const std::string& body, const httplib::Headers& headers,
     bool streaming, const call_options& options, clock::time_point call_start,
@@ -121,10 +121,10 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
   using std::chrono::milliseconds;
   const auto& t = config_.timeouts;
   const auto attempt_start = clock::now();
+  const std::string where = "POST " + endpoint_url();
   // Name resolution is part of connecting: bounded by the connect timeout, the deadline and the
   // app's stop request (detail/resolve.hpp), and remembered for dns_cache_ttl.
   if (!host_is_literal_) {
-    const std::string where = "POST " + endpoint_url();
     const auto limit = std::min(deadline, attempt_start + t.connect);
     std::string address, error;
     const auto outcome = resolve_host(limit, options.cancel, address, error);
@@ -299,7 +299,6 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
 
   attempt_result r;
   const abort_reason why = reason.load();
-  const std::string where = "POST " + endpoint_url();
   switch (why) {
     case abort_reason::none:
       break;
@@ -342,6 +341,7 @@ inline openai_transport::attempt_result openai_transport::run_attempt(
     r.status = call_status::connection_error;
     r.retryable = true;
     if (!headers_seen) {
+      forget_resolved_address();  // the name may point elsewhere now (fail-over): ask again
       r.error = where + ": " + httplib::to_string(err);
       if (err == httplib::Error::SSLServerVerification) {
         r.error += " (the server's TLS certificate is not trusted; set tls.ca_cert_file)";
