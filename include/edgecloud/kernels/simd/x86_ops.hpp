@@ -202,9 +202,9 @@ struct vnni_prefetcher {
   const char* base = nullptr;  // first byte of the next pack's first segment
   size_t stride = 0;           // row stride
   size_t segment_lines = 0;    // cache lines per segment (kc * 34 bytes, not line aligned)
-  size_t rows = 0, row = 0, line = 0;
+  size_t row = 0, line = 0;    // the next line to ask for
   void step(size_t lines) noexcept {
-    for (; lines > 0 && row < rows; --lines) {
+    for (; lines > 0 && row < 16; --lines) {
       _mm_prefetch(base + row * stride + line * 64, _MM_HINT_T0);
       if (++line == segment_lines) line = 0, ++row;
     }
@@ -298,7 +298,6 @@ inline void q8_matmul_vnni(const unsigned char* W, size_t stride, size_t nb, siz
                                      : r0 * stride + (b0 + kc) * sizeof(block_q8_0));
         prefetch.stride = stride;
         prefetch.segment_lines = segment_lines;
-        prefetch.rows = 16;
         const auto row_mask = static_cast<__mmask16>((1u << rows) - 1u);
         for (size_t i = 0; i < mc; i += vnni_tt) {
           const size_t tt = min_z(vnni_tt, mc - i);
