@@ -117,16 +117,13 @@ inline generate::generation_result run_constrained(model_runner& runner,
 }
 
 namespace detail {
-struct choice_node {
-  std::map<int32_t, std::unique_ptr<choice_node>> children;
-  int label = -1;
-};
-
-inline void restricted_node(model_runner& r, const choice_node& node, double logp,
-                            generate::label_scores& out, std::vector<int32_t>& ids,
+// Deeper steps of restricted scoring: logits of the node's continuations only, softmax among
+// them (a single continuation has probability 1 and costs no model step).
+inline void restricted_node(model_runner& r, const generate::detail::label_trie_node& node,
+                            double logp, generate::label_scores& out, std::vector<int32_t>& ids,
                             std::vector<float>& z) {
   const size_t position = r.position();
-  if (node.children.size() == 1) {  // one continuation: probability 1 among the labels
+  if (node.children.size() == 1) {
     const auto& [token, child] = *node.children.begin();
     if (child->label >= 0) {
       out.log_probs[static_cast<size_t>(child->label)] = logp;
@@ -142,15 +139,10 @@ inline void restricted_node(model_runner& r, const choice_node& node, double log
   z.resize(ids.size());
   r.candidate_logits(ids, z);
   ++out.model_steps;
-  double m = -std::numeric_limits<double>::infinity(), s = 0;
-  for (float v : z) m = std::max(m, static_cast<double>(v));
-  for (float v : z) s += std::exp(static_cast<double>(v) - m);
-  const double lse = m + std::log(s);
-  std::vector<double> lp(z.size());
-  for (size_t k = 0; k < z.size(); ++k) lp[k] = static_cast<double>(z[k]) - lse;
+  const double lse = generate::log_sum_exp(z);
   size_t k = 0;
   for (const auto& [token, child] : node.children) {
-    const double l = logp + lp[k++];
+    const double l = logp + (static_cast<double>(z[k++]) - lse);
     if (child->label >= 0) {
       out.log_probs[static_cast<size_t>(child->label)] = l;
       continue;
@@ -169,70 +161,30 @@ inline void restricted_node(model_runner& r, const choice_node& node, double log
 inline generate::label_scores score_labels_restricted(
     model_runner& r, const std::vector<std::vector<int32_t>>& labels,
     const generate::label_score_options& options = {}) {
-  if (labels.empty()) throw config_error("score_labels: no labels");
-  if (!(options.temperature > 0)) throw config_error("score_labels: temperature must be > 0");
-  detail::choice_node root;
-  for (size_t k = 0; k < labels.size(); ++k) {
-    if (labels[k].empty())
-      throw config_error("score_labels: label " + std::to_string(k) + " is empty");
-    detail::choice_node* node = &root;
-    for (int32_t t : labels[k]) {
-      if (node->label >= 0)
-        throw config_error("score_labels: a label is a prefix of label " + std::to_string(k));
-      auto& child = node->children[t];
-      if (!child) child = std::make_unique<detail::choice_node>();
-      node = child.get();
-    }
-    if (node->label >= 0 || !node->children.empty())
-      throw config_error("score_labels: label " + std::to_string(k) +
-                         " duplicates or prefixes another label");
-    node->label = static_cast<int>(k);
-  }
+  const auto root = generate::detail::build_label_trie(labels, options);
   generate::label_scores out;
   out.log_probs.assign(labels.size(), 0.0);
   // First step: full logits (the prefill produces them anyway) -> exact probabilities.
-  const std::span<const float> z = r.logits();
   ++out.model_steps;
-  const double lse = generate::log_sum_exp(z);
+  std::vector<double> first;
+  const double mass = generate::detail::child_log_probs(r.logits(), root, 0.0, first);
+  out.first_step_outside_mass = std::clamp(1.0 - mass, 0.0, 1.0);
+  out.outside_mass = out.first_step_outside_mass;
   const size_t position = r.position();
-  double first_mass = 0;
   std::vector<int32_t> ids;
-  std::vector<float> zz;
-  std::vector<std::pair<int32_t, double>> first;
-  for (const auto& [token, child] : root.children) {
-    if (token < 0 || static_cast<size_t>(token) >= z.size())
-      throw config_error("score_labels: token id outside the logits");
-    const double lp = static_cast<double>(z[static_cast<size_t>(token)]) - lse;
-    first_mass += std::exp(lp);
-    first.emplace_back(token, lp);
-  }
-  out.first_step_outside_mass = std::clamp(1.0 - first_mass, 0.0, 1.0);
+  std::vector<float> z;
   size_t i = 0;
   for (const auto& [token, child] : root.children) {
-    const double lp = first[i++].second;
+    const double lp = first[i++];
     if (child->label >= 0) {
       out.log_probs[static_cast<size_t>(child->label)] = lp;
       continue;
     }
     r.advance(token);
-    detail::restricted_node(r, *child, lp, out, ids, zz);
+    detail::restricted_node(r, *child, lp, out, ids, z);
     r.truncate(position);
   }
-  out.outside_mass = out.first_step_outside_mass;
-  double m = -std::numeric_limits<double>::infinity();
-  for (double lp : out.log_probs) m = std::max(m, lp / options.temperature);
-  out.probabilities.resize(labels.size());
-  if (!std::isfinite(m)) {
-    std::fill(out.probabilities.begin(), out.probabilities.end(), 1.0 / labels.size());
-  } else {
-    double s = 0;
-    for (size_t k = 0; k < labels.size(); ++k)
-      s += out.probabilities[k] = std::exp(out.log_probs[k] / options.temperature - m);
-    for (auto& p : out.probabilities) p /= s;
-  }
-  out.best =
-      static_cast<size_t>(std::max_element(out.probabilities.begin(), out.probabilities.end()) -
-                          out.probabilities.begin());
+  generate::detail::normalise_label_scores(out, options.temperature);
   return out;
 }
 
