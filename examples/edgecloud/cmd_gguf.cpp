@@ -300,6 +300,9 @@ int run_make_model(const std::vector<std::string>& argv) {
   std::string tokenizer_source = "synthetic";
   if (auto tj = a.get("tokenizer")) {
     vocab = edgecloud::text::read_hf_tokenizer(*tj);
+    if (!vocab.nfc)  // GGUF has no key for the normalizer; readers assume NFC (vocab.hpp)
+      throw config_error(*tj + ": the tokenizer has no NFC normalizer, which a GGUF file cannot "
+                               "record; models read from GGUF always normalise to NFC");
     tokenizer_source = *tj;
   } else {
     vocab = edgecloud::text::make_synthetic_vocab();

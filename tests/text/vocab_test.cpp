@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // vocab_data sources: the Hugging Face reader against the real Qwen3 files, and the synthetic
 // vocabulary's layout (ids of added tokens, merges consistent with the tokens, determinism).
+#include <edgecloud/text/tokenizer.hpp>
+#include <edgecloud/text/unicode.hpp>
 #include <edgecloud/text/vocab.hpp>
+
+#include <gmock/gmock.h>
 
 #include <gtest/gtest.h>
 
@@ -9,6 +13,8 @@
 #include <fstream>
 #include <set>
 #include <unordered_set>
+
+#include <unistd.h>
 
 #include "common/fixtures.hpp"
 
@@ -118,3 +124,151 @@ TEST(ReadHfTokenizer, RejectsBadFilesWithTextError) {
 }
 
 }  // namespace
+
+namespace {
+
+// A minimal valid tokenizer.json: the 256 byte-level symbols, no merges, the Qwen2 regex.
+nlohmann::json minimal_tokenizer_json() {
+  nlohmann::json vocab = nlohmann::json::object();
+  for (int b = 0; b < 256; ++b) vocab[text::byte_level::encode(std::string(1, char(b)))] = b;
+  return {{"normalizer", {{"type", "NFC"}}},
+          {"pre_tokenizer",
+           {{"type", "Sequence"},
+            {"pretokenizers",
+             {{{"type", "Split"},
+               {"pattern", {{"Regex", std::string(text::qwen2_pretokenizer_regex)}}},
+               {"behavior", "Isolated"}},
+              {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
+          {"added_tokens",
+           {{{"id", 256}, {"content", "<|im_start|>"}, {"special", true}, {"lstrip", false},
+             {"rstrip", false}, {"single_word", false}, {"normalized", false}}}},
+          {"model",
+           {{"type", "BPE"}, {"dropout", nullptr}, {"continuing_subword_prefix", ""},
+            {"end_of_word_suffix", ""}, {"byte_fallback", false}, {"ignore_merges", false},
+            {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
+}
+
+class TokenizerJsonOptions : public ::testing::Test {
+ protected:
+  std::filesystem::path dir_ = std::filesystem::temp_directory_path() /
+                               ("edgecloud_vocab_options_" + std::to_string(::getpid()));
+  void SetUp() override { std::filesystem::create_directories(dir_); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path write(const nlohmann::json& j) {
+    const auto p = dir_ / "tokenizer.json";
+    std::ofstream(p) << j.dump();
+    return p;
+  }
+  // The text_error message of reading `j`, or "" when it loads.
+  std::string error_of(const nlohmann::json& j) {
+    try {
+      text::read_hf_tokenizer(write(j));
+    } catch (const edgecloud::text_error& e) {
+      return e.what();
+    }
+    return "";
+  }
+};
+
+}  // namespace
+
+TEST_F(TokenizerJsonOptions, NormalizerNfcNoneOrSequence) {
+  auto j = minimal_tokenizer_json();
+  EXPECT_TRUE(text::read_hf_tokenizer(write(j)).nfc);
+  j["normalizer"] = nullptr;
+  EXPECT_FALSE(text::read_hf_tokenizer(write(j)).nfc);
+  j.erase("normalizer");
+  EXPECT_FALSE(text::read_hf_tokenizer(write(j)).nfc);
+  j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}}}};
+  EXPECT_TRUE(text::read_hf_tokenizer(write(j)).nfc);
+  j["normalizer"] = {{"type", "Sequence"}, {"normalizers", nlohmann::json::array()}};
+  EXPECT_FALSE(text::read_hf_tokenizer(write(j)).nfc);
+  for (const char* other : {"NFKC", "NFD", "Lowercase", "Strip"}) {
+    j["normalizer"] = {{"type", other}};
+    EXPECT_THAT(error_of(j), ::testing::HasSubstr("normalizer")) << other;
+  }
+  j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}, {{"type", "Lowercase"}}}}};
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("normalizer"));
+}
+
+TEST_F(TokenizerJsonOptions, NfcOffKeepsTheTextAsGiven) {
+  auto j = minimal_tokenizer_json();
+  const text::tokenizer with_nfc(text::read_hf_tokenizer(write(j)));
+  j["normalizer"] = nullptr;
+  const text::tokenizer without(text::read_hf_tokenizer(write(j)));
+  EXPECT_TRUE(with_nfc.normalizes_nfc());
+  EXPECT_FALSE(without.normalizes_nfc());
+  const std::string decomposed = "Cafe\u0301 \u1100\u1161 <|im_start|>x";  // e + acute, Hangul jamo
+  const std::string nfc = text::unicode::to_nfc(decomposed);
+  ASSERT_NE(nfc, decomposed);
+  for (auto mode : {text::encode_mode::trusted, text::encode_mode::untrusted}) {
+    EXPECT_EQ(with_nfc.decode(with_nfc.encode(decomposed, mode)), nfc);
+    EXPECT_EQ(without.decode(without.encode(decomposed, mode)), decomposed);
+    // Without merges every byte is one token: the ids are the bytes of the text as given.
+    EXPECT_EQ(without.encode(decomposed, text::encode_mode::untrusted).size(), decomposed.size());
+    EXPECT_EQ(with_nfc.encode(nfc, mode), without.encode(nfc, mode));
+  }
+}
+
+TEST_F(TokenizerJsonOptions, RefusesOptionsThatWouldChangeTheIds) {
+  const auto base = minimal_tokenizer_json();
+  EXPECT_EQ(error_of(base), "");
+  auto expect_refused = [&](nlohmann::json j, const std::string& what) {
+    EXPECT_THAT(error_of(j), ::testing::HasSubstr(what)) << j.dump().substr(0, 200);
+  };
+  for (const char* flag : {"lstrip", "rstrip", "single_word"}) {
+    auto j = base;
+    j["added_tokens"][0][flag] = true;
+    expect_refused(j, flag);
+  }
+  auto j = base;
+  j["model"]["ignore_merges"] = true;
+  expect_refused(j, "ignore_merges");
+  j = base;
+  j["model"]["byte_fallback"] = true;
+  expect_refused(j, "byte_fallback");
+  j = base;
+  j["model"]["dropout"] = 0.1;
+  expect_refused(j, "dropout");
+  j = base;
+  j["model"]["continuing_subword_prefix"] = "##";
+  expect_refused(j, "continuing_subword_prefix");
+  j = base;
+  j["model"]["end_of_word_suffix"] = "</w>";
+  expect_refused(j, "end_of_word_suffix");
+  j = base;
+  j["pre_tokenizer"]["pretokenizers"][1]["add_prefix_space"] = true;
+  expect_refused(j, "add_prefix_space");
+}
+
+TEST(ReadHfTokenizer, RealQwen3FileWithNfcOffMatchesOnNfcText) {
+  EDGECLOUD_FIXTURE(path, "tokenizer/tokenizer.json");
+  EDGECLOUD_FIXTURE(cases_path, "tokenizer/cases.jsonl");
+  std::ifstream in(path);
+  nlohmann::json j = nlohmann::json::parse(in);
+  j["normalizer"] = nullptr;
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("edgecloud_vocab_nfc_off_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << j.dump();
+  const text::tokenizer with_nfc(text::read_hf_tokenizer(path));
+  const text::tokenizer without(text::read_hf_tokenizer(dir / "tokenizer.json"));
+  std::filesystem::remove_all(dir);
+  size_t same = 0, changed = 0;
+  std::ifstream cases(cases_path);
+  for (std::string line; std::getline(cases, line);) {
+    const auto c = nlohmann::json::parse(line);
+    const std::string t = c["text"].get<std::string>();
+    const auto ids = c["ids"].get<std::vector<int32_t>>();
+    if (text::unicode::to_nfc(t) == t) {
+      ++same;  // NFC changes nothing: the reference ids hold with NFC off too
+      EXPECT_EQ(without.encode(t, text::encode_mode::trusted), ids) << t;
+    } else {
+      ++changed;  // the text is tokenized as given: it decodes to itself, not to its NFC
+      EXPECT_EQ(without.decode(without.encode(t, text::encode_mode::trusted)), t);
+      EXPECT_EQ(with_nfc.encode(t, text::encode_mode::trusted), ids) << t;
+    }
+  }
+  EXPECT_GT(same, 500u);
+  EXPECT_GT(changed, 10u);
+}

@@ -6,12 +6,14 @@
 //  1. invalid UTF-8 -> each maximal ill-formed subpart becomes U+FFFD (unicode.hpp);
 //  2. added tokens are cut out of the raw text first (leftmost, longest match): in trusted mode
 //     all of them, in untrusted mode only the non-special (user-defined) ones (encode_mode.hpp);
-//  3. each stretch between them is NFC-normalized, split by the Qwen2 pre-tokenizer regex
-//     (pretokenizer.hpp), and each piece's bytes are merged by BPE rank (bpe.hpp).
+//  3. each stretch between them is NFC-normalized (unless the vocabulary turns NFC off), split
+//     by the Qwen2 pre-tokenizer regex (pretokenizer.hpp), and each piece's bytes are merged by
+//     BPE rank (bpe.hpp).
 //  A per-thread cache maps recent pieces to their ids (bounded; cleared when full), since words
 //  repeat: encoding is then mostly a hash lookup per piece.
 // decode(ids): the tokens' bytes concatenated, then ill-formed UTF-8 replaced by U+FFFD (as
-//  HF's byte-level decoder does), so decode(encode(x)) == NFC(x) for every valid x.
+//  HF's byte-level decoder does), so decode(encode(x)) == NFC(x) (or x, NFC off) for
+//  every valid x.
 // Ids outside [0, size()) are rejected with text_error everywhere (Qwen3's logits are 151,936
 // wide, its tokenizer 151,669 tokens).
 //
@@ -261,6 +263,7 @@ class tokenizer {
       throw text_error("tokenizer: " + std::to_string(v.token_types.size()) + " token types for " +
                        std::to_string(n) + " tokens");
     n_ = n;
+    nfc_ = v.nfc;
     types_.resize(n);
     string_offsets_.resize(n + 1);
     offsets_.resize(n + 1);
@@ -370,6 +373,8 @@ class tokenizer {
 
   // Number of tokens; valid ids are [0, size()).
   size_t size() const { return n_; }
+  // Whether text is NFC-normalised before pre-tokenization (vocab_data::nfc).
+  bool normalizes_nfc() const { return nfc_; }
   int32_t bos_id() const { return bos_; }
   int32_t eos_id() const { return eos_; }
   int32_t pad_id() const { return pad_; }
@@ -525,7 +530,7 @@ class tokenizer {
   void encode_segment(std::string_view segment, detail::encode_scratch& scratch,
                       std::vector<int32_t>& out) const {
     if (segment.empty()) return;
-    const std::string_view text = unicode::nfc(segment, scratch.normalized);
+    const std::string_view text = nfc_ ? unicode::nfc(segment, scratch.normalized) : segment;
     split_qwen2(text, [&](size_t begin, size_t end) {
       encode_piece(text.substr(begin, end - begin), scratch, out);
     });
@@ -558,6 +563,7 @@ class tokenizer {
 
   uint64_t instance_;
   bool piece_cache_ = true;
+  bool nfc_ = true;
   size_t n_ = 0;
   std::string strings_;  // vocabulary strings of all tokens, back to back
   std::vector<uint32_t> string_offsets_;

@@ -46,6 +46,10 @@ struct vocab_data {
   std::vector<std::string> merges;   // "Ġ t" by rank
   int32_t bos_id = -1, eos_id = -1, pad_id = -1;
   std::string pre = "qwen2";  // GGUF tokenizer.ggml.pre
+  // Unicode NFC before pre-tokenization (tokenizer.json `normalizer`: {"type": "NFC"} in every
+  // Qwen2/Qwen3 release; null turns it off). GGUF files do not record the normalizer; they are
+  // read with NFC on, as Hugging Face runs those models.
+  bool nfc = true;
   std::string chat_template;  // may be empty
 };
 
@@ -114,10 +118,43 @@ inline vocab_data read_hf_tokenizer(const std::filesystem::path& tokenizer_json)
       j["pre_tokenizer"].dump().find(nlohmann::json(std::string(qwen2_pretokenizer_regex)).dump()) ==
           std::string::npos)
     fail("pre-tokenizer is not the Qwen2/Qwen3 byte-level regex; only that family is supported");
+  if (j["pre_tokenizer"].dump().find("\"add_prefix_space\":true") != std::string::npos)
+    fail("pre-tokenizer add_prefix_space = true is not supported");
   if (!model.contains("vocab") || !model["vocab"].is_object()) fail("model.vocab missing");
+  vocab_data v;
+  // Options of the model that would change the ids and that no Qwen tokenizer sets: refuse them
+  // rather than tokenize differently from Hugging Face.
+  auto string_option = [&](const char* key) {
+    return model.contains(key) && model[key].is_string() ? model[key].get<std::string>() : "";
+  };
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (!string_option(key).empty()) fail(std::string("model.") + key + " is not supported");
+  if (model.contains("dropout") && !model["dropout"].is_null() &&
+      !(model["dropout"].is_number() && model["dropout"].get<double>() == 0.0))
+    fail("model.dropout is not supported (BPE dropout is for training, not inference)");
+  if (model.value("ignore_merges", false)) fail("model.ignore_merges = true is not supported");
+  if (model.value("byte_fallback", false)) fail("model.byte_fallback = true is not supported");
+  // Normalizer: none or NFC (alone or in a Sequence); anything else changes the text in ways
+  // this tokenizer does not implement.
+  {
+    const nlohmann::json norm = j.contains("normalizer") ? j["normalizer"] : nlohmann::json();
+    auto is_nfc = [](const nlohmann::json& n) {
+      return n.is_object() && n.value("type", std::string()) == "NFC";
+    };
+    if (norm.is_null()) {
+      v.nfc = false;
+    } else if (is_nfc(norm)) {
+      v.nfc = true;
+    } else if (norm.is_object() && norm.value("type", std::string()) == "Sequence" &&
+               norm.contains("normalizers") && norm["normalizers"].is_array() &&
+               std::all_of(norm["normalizers"].begin(), norm["normalizers"].end(), is_nfc)) {
+      v.nfc = !norm["normalizers"].empty();
+    } else {
+      fail("normalizer " + norm.dump() + " is not supported (only NFC or none)");
+    }
+  }
   if (!model.contains("merges") || !model["merges"].is_array()) fail("model.merges missing");
 
-  vocab_data v;
   std::vector<std::pair<int64_t, std::string>> entries;
   int64_t max_id = -1;
   for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
@@ -136,6 +173,12 @@ inline vocab_data read_hf_tokenizer(const std::filesystem::path& tokenizer_json)
     for (const auto& a : j["added_tokens"]) {
       if (!a.is_object() || !a.contains("id") || !a.contains("content"))
         fail("added_tokens entry without id/content");
+      // Hugging Face strips whitespace around, or requires word boundaries at, tokens with these
+      // flags; no Qwen tokenizer sets them, and matching them plainly would give other ids.
+      for (const char* flag : {"lstrip", "rstrip", "single_word"})
+        if (a.value(flag, false))
+          fail("added token " + a["content"].dump() + " has " + flag +
+               " = true, which is not supported");
       added_tokens.push_back(
           {a["id"].get<int64_t>(), a["content"].get<std::string>(), a.value("special", false)});
       max_id = std::max(max_id, added_tokens.back().id);
