@@ -241,6 +241,22 @@ TEST_F(TokenizerJsonOptions, RefusesOptionsThatWouldChangeTheIds) {
   expect_refused(j, "add_prefix_space");
 }
 
+TEST_F(TokenizerJsonOptions, ValuesOfTheWrongTypeAreTextErrors) {
+  const auto base = minimal_tokenizer_json();
+  auto j = base;
+  j["added_tokens"][0]["lstrip"] = "no";
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("wrong type"));
+  j = base;
+  j["added_tokens"][0]["id"] = "256";
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("wrong type"));
+  j = base;
+  j["model"]["ignore_merges"] = 1;
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("wrong type"));
+  j = base;
+  j["model"]["vocab"]["a"] = "x";
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("no integer id"));
+}
+
 TEST(ReadHfTokenizer, RealQwen3FileWithNfcOffMatchesOnNfcText) {
   EDGECLOUD_FIXTURE(path, "tokenizer/tokenizer.json");
   EDGECLOUD_FIXTURE(cases_path, "tokenizer/cases.jsonl");

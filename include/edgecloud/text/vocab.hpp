@@ -95,30 +95,21 @@ inline std::string token_name(const nlohmann::json& j) {
   return {};
 }
 
-}  // namespace detail
-
-// Reads a Hugging Face tokenizer.json of the Qwen2/Qwen3 family (byte-level BPE with the Qwen2
-// pre-tokenizer regex) and, when present beside it, tokenizer_config.json (chat template, eos,
-// pad and bos tokens). Throws text_error naming the file and the problem.
-inline vocab_data read_hf_tokenizer(const std::filesystem::path& tokenizer_json) {
-  const std::string where = tokenizer_json.string();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(detail::read_whole_file(tokenizer_json, "tokenizer file"));
-  } catch (const nlohmann::json::exception& e) {
-    throw text_error(where + ": not valid JSON: " + e.what());
-  }
+// The vocabulary, merges, added tokens and options of a parsed tokenizer.json (`where` names the
+// file in errors). nlohmann type errors (a string where a number belongs...) escape from here and
+// become text_error in read_hf_tokenizer.
+inline vocab_data vocab_from_hf_json(const nlohmann::json& j, const std::string& where) {
   auto fail = [&](const std::string& msg) { throw text_error(where + ": " + msg); };
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
     fail("no \"model\" object (is this a Hugging Face tokenizer.json?)");
   const auto& model = j["model"];
   if (model.value("type", std::string("BPE")) != "BPE")
     fail("model type " + model.value("type", std::string()) + " is not supported (only BPE)");
-  if (!j.contains("pre_tokenizer") ||
-      j["pre_tokenizer"].dump().find(nlohmann::json(std::string(qwen2_pretokenizer_regex)).dump()) ==
-          std::string::npos)
+  const std::string pre_tokenizer = j.contains("pre_tokenizer") ? j["pre_tokenizer"].dump() : "";
+  if (pre_tokenizer.find(nlohmann::json(std::string(qwen2_pretokenizer_regex)).dump()) ==
+      std::string::npos)
     fail("pre-tokenizer is not the Qwen2/Qwen3 byte-level regex; only that family is supported");
-  if (j["pre_tokenizer"].dump().find("\"add_prefix_space\":true") != std::string::npos)
+  if (pre_tokenizer.find("\"add_prefix_space\":true") != std::string::npos)
     fail("pre-tokenizer add_prefix_space = true is not supported");
   if (!model.contains("vocab") || !model["vocab"].is_object()) fail("model.vocab missing");
   vocab_data v;
@@ -215,7 +206,29 @@ inline vocab_data read_hf_tokenizer(const std::filesystem::path& tokenizer_json)
       fail("merge entry " + m.dump() + " is neither \"a b\" nor [\"a\", \"b\"]");
     }
   }
+  return v;
+}
 
+}  // namespace detail
+
+// Reads a Hugging Face tokenizer.json of the Qwen2/Qwen3 family (byte-level BPE with the Qwen2
+// pre-tokenizer regex) and, when present beside it, tokenizer_config.json (chat template, eos,
+// pad and bos tokens). Throws text_error naming the file and the problem.
+inline vocab_data read_hf_tokenizer(const std::filesystem::path& tokenizer_json) {
+  const std::string where = tokenizer_json.string();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(detail::read_whole_file(tokenizer_json, "tokenizer file"));
+  } catch (const nlohmann::json::exception& e) {
+    throw text_error(where + ": not valid JSON: " + e.what());
+  }
+  vocab_data v;
+  try {
+    v = detail::vocab_from_hf_json(j, where);
+  } catch (const nlohmann::json::exception& e) {
+    throw text_error(where + ": a value has the wrong type: " + e.what());
+  }
+  const size_t n = v.tokens.size();
   const auto config_path = tokenizer_json.parent_path() / "tokenizer_config.json";
   if (std::filesystem::exists(config_path)) {
     nlohmann::json c;
@@ -230,8 +243,9 @@ inline vocab_data read_hf_tokenizer(const std::filesystem::path& tokenizer_json)
         v.chat_template = t.get<std::string>();
       } else if (t.is_array()) {  // [{"name": "default", "template": ...}, ...]
         for (const auto& e : t)
-          if (e.is_object() && e.value("name", std::string()) == "default")
-            v.chat_template = e.value("template", std::string());
+          if (e.is_object() && e.contains("name") && e["name"] == "default" &&
+              e.contains("template") && e["template"].is_string())
+            v.chat_template = e["template"].get<std::string>();
       }
     }
     auto find_id = [&](const char* key) -> int32_t {
