@@ -7,12 +7,13 @@
 // an HTTP 503 from the cloud ends in an edge answer marked fallback; many threads on one
 // assistant with injected faults lose nothing and every request is counted once.
 // Skipped when build/bin/edgecloud (which writes the model) was not built.
-#include <gtest/gtest.h>
-
-#include <atomic>
 #include <edgecloud/assistant/default_assistant.hpp>
 #include <edgecloud/assistant/engine_backend.hpp>
 #include <edgecloud/transport.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -203,8 +204,8 @@ TEST(EndToEnd, OfflineAssistantAnswersOnTheEdgeDegraded) {
   EXPECT_FALSE(a.online());
   assistant_request q;
   q.text = "Explain how vaccines work";
-  q.override_route =
-      routing::route_override::force_cloud;  // a cloud decision, whatever the weights say
+  // A cloud decision, whatever the weights say.
+  q.override_route = routing::route_override::force_cloud;
   const auto r = a.ask(q);
   ASSERT_TRUE(r.answered) << r.error;
   EXPECT_EQ(r.route, route::edge);

@@ -4,7 +4,10 @@
 // a process (the engine backend), `edgecloud route --model --json/--jsonl` against it, and the
 // main example (examples/assistant_demo) end to end. Each binary that is missing from build/bin
 // makes its test skip.
+#include <edgecloud/transport.hpp>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -14,9 +17,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <edgecloud/transport.hpp>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
@@ -132,13 +133,14 @@ TEST(ServeAndRoute, EngineServerRouteJsonAndTheDemo) {
         run("EDGECLOUD_DEMO_MAX_TOKENS=4 EDGECLOUD_DEMO_THREADS=1 " +
             bin("assistant_demo").string() + " " + model.string() + " " + serve.url);
     EXPECT_EQ(rc, 0) << out;
-    EXPECT_NE(out.find("task.confident"), std::string::npos) << out;  // device commands on the edge
-    EXPECT_NE(out.find("task.cloud_task"), std::string::npos) << out;     // knowledge in the cloud
-    EXPECT_NE(out.find("[PHONE]"), std::string::npos) << out;             // redacted before sending
-    EXPECT_NE(out.find("privacy.never_send"), std::string::npos) << out;  // kept local
-    EXPECT_NE(out.find("cloud failed (http_error"), std::string::npos)
-        << out;                                                     // the 503 → fallback
-    EXPECT_NE(out.find("\"requests\""), std::string::npos) << out;  // telemetry JSON
+    // Device commands on the edge, knowledge in the cloud, a phone number redacted before
+    // sending, a private request kept local, the 503 ending in a fallback, telemetry JSON.
+    EXPECT_NE(out.find("task.confident"), std::string::npos) << out;
+    EXPECT_NE(out.find("task.cloud_task"), std::string::npos) << out;
+    EXPECT_NE(out.find("[PHONE]"), std::string::npos) << out;
+    EXPECT_NE(out.find("privacy.never_send"), std::string::npos) << out;
+    EXPECT_NE(out.find("cloud failed (http_error"), std::string::npos) << out;
+    EXPECT_NE(out.find("\"requests\""), std::string::npos) << out;
   }
   EXPECT_EQ(serve.terminate(), 0);
 }
@@ -153,12 +155,10 @@ TEST(EvalWithModel, TheEngineFillsEveryIntentPrediction) {
     std::FILE* f = std::fopen(data.c_str(), "w");
     ASSERT_NE(f, nullptr);
     std::fputs(
-        "{\"query\":\"明天北京天气怎么样\",\"task\":\"intent\",\"gold\":\"weather\",\"cloud_"
-        "correct\":true}\n"
-        "{\"query\":\"play some "
-        "jazz\",\"task\":\"intent\",\"gold\":\"music\",\"cloud_correct\":true}\n"
-        "{\"query\":\"set an alarm for "
-        "7\",\"task\":\"intent\",\"gold\":\"alarm\",\"cloud_correct\":false}\n",
+        R"({"query":"明天北京天气怎么样","task":"intent","gold":"weather","cloud_correct":true}
+{"query":"play some jazz","task":"intent","gold":"music","cloud_correct":true}
+{"query":"set an alarm for 7","task":"intent","gold":"alarm","cloud_correct":false}
+)",
         f);
     std::fclose(f);
   }

@@ -3,6 +3,8 @@
 // calls, findings), and every injected fault ending in an explicit answer within the deadline —
 // retries with backoff and Retry-After, the circuit breaker, cancellation, slow drips, broken
 // streams, oversized bodies, TLS, and many threads sharing one transport.
+#include "transport/support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -10,11 +12,37 @@
 #include <stop_token>
 #include <thread>
 
-#include "transport/support.hpp"
-
 using namespace edgecloud::testing;
 
 namespace {
+
+// A loopback port bound but not listening: connecting to it is refused, and no other process
+// (ctest -j) can take it while this object holds it.
+class refusing_port {
+ public:
+  refusing_port() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      port_ = ntohs(addr.sin_port);
+  }
+  ~refusing_port() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  refusing_port(const refusing_port&) = delete;
+  refusing_port& operator=(const refusing_port&) = delete;
+  int port() const { return port_; }  // 0 when the socket could not be bound
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
+// "PORT/v1" of a test server's "http://127.0.0.1:PORT/v1", to reach it under another host name.
+std::string port_and_path(const std::string& url) { return url.substr(url.rfind(':') + 1); }
 
 et::openai_transport faulty(const test_server& s, const std::string& spec,
                             std::function<void(et::openai_transport_config&)> tweak = {}) {
@@ -431,22 +459,14 @@ TEST(OpenAiTransport, HugeBodiesAreCappedNotBuffered) {
 }
 
 TEST(OpenAiTransport, ConnectionRefusedIsRetriedThenReported) {
-  // A socket bound but not listening: connecting is refused, and no other process (ctest -j)
-  // can take the port while the test holds it.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
-  auto t = et::openai_transport(quick_config("http://127.0.0.1:" + std::to_string(port) + "/v1"));
+  const refusing_port refusing;
+  ASSERT_NE(refusing.port(), 0);
+  auto t = et::openai_transport(
+      quick_config("http://127.0.0.1:" + std::to_string(refusing.port()) + "/v1"));
   auto r = t.complete(user_request("x"));
   EXPECT_EQ(r.status, et::call_status::connection_error);
   EXPECT_EQ(r.attempts, 3);
   EXPECT_NE(r.error.find("127.0.0.1"), std::string::npos) << r.error;
-  ::close(fd);
 }
 
 TEST(OpenAiTransport, HttpsWithVerificationAgainstASelfSignedCertificate) {
@@ -559,10 +579,8 @@ TEST(OpenAiTransport, AHangingResolverCannotHoldACallPastItsDeadline) {
 
 TEST(OpenAiTransport, ResolvedNameIsUsedCachedAndFailuresAreReported) {
   test_server s;
-  const std::string url = s.url();  // http://127.0.0.1:PORT/v1
-  const auto port_and_path = url.substr(url.rfind(':') + 1);
   std::atomic<int> calls{0};
-  auto c = quick_config("http://edge-cloud.test:" + port_and_path);
+  auto c = quick_config("http://edge-cloud.test:" + port_and_path(s.url()));
   c.resolver = [&](const std::string& host) -> std::string {
     ++calls;
     EXPECT_EQ(host, "edge-cloud.test");
@@ -576,7 +594,7 @@ TEST(OpenAiTransport, ResolvedNameIsUsedCachedAndFailuresAreReported) {
   }
   EXPECT_EQ(calls.load(), 1);  // the second call used the cached address
 
-  auto bad = quick_config("http://no-such-host.test:" + port_and_path);
+  auto bad = quick_config("http://no-such-host.test:" + port_and_path(s.url()));
   bad.resolver = [](const std::string&) -> std::string {
     throw std::runtime_error("Name or service not known");
   };
@@ -590,16 +608,10 @@ TEST(OpenAiTransport, ResolvedNameIsUsedCachedAndFailuresAreReported) {
 }
 
 TEST(OpenAiTransport, AFailedConnectionForgetsTheResolvedAddress) {
-  // Bound but not listening: connecting is refused (see ConnectionRefusedIsRetriedThenReported).
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const refusing_port refusing;
+  ASSERT_NE(refusing.port(), 0);
   std::atomic<int> calls{0};
-  auto c = quick_config("http://moved.test:" + std::to_string(ntohs(addr.sin_port)) + "/v1");
+  auto c = quick_config("http://moved.test:" + std::to_string(refusing.port()) + "/v1");
   c.resolver = [&](const std::string&) -> std::string {
     ++calls;
     return "127.0.0.1";
@@ -609,13 +621,11 @@ TEST(OpenAiTransport, AFailedConnectionForgetsTheResolvedAddress) {
   EXPECT_EQ(r.status, et::call_status::connection_error);
   EXPECT_EQ(r.attempts, 3);
   EXPECT_EQ(calls.load(), 3);  // asked again before every attempt after a failed connect
-  ::close(fd);
 }
 
 TEST(OpenAiTransport, LocalhostResolvesWithTheSystemResolver) {
   test_server s;
-  const std::string url = s.url();
-  auto t = et::openai_transport(quick_config("http://localhost:" + url.substr(url.rfind(':') + 1)));
+  auto t = et::openai_transport(quick_config("http://localhost:" + port_and_path(s.url())));
   const auto r = t.complete(user_request("by name"));
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.content, "echo: by name");

@@ -26,12 +26,6 @@
 // complete() on the same call.
 #pragma once
 
-#include <httplib.h>
-
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <cstdint>
 #include <edgecloud/error.hpp>
 #include <edgecloud/transport/circuit_breaker.hpp>
 #include <edgecloud/transport/concepts.hpp>
@@ -41,6 +35,13 @@
 #include <edgecloud/transport/sse.hpp>
 #include <edgecloud/transport/types.hpp>
 #include <edgecloud/transport/url.hpp>
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>

@@ -3,9 +3,10 @@
 // The attempt loop, the per-attempt watchdog and the body receivers live here.
 #pragma once
 
+#include <edgecloud/transport/openai_transport.hpp>
+
 #include <algorithm>
 #include <cctype>
-#include <edgecloud/transport/openai_transport.hpp>
 
 namespace edgecloud::transport {
 
