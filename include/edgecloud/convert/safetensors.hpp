@@ -38,6 +38,7 @@
 #include <edgecloud/kernels/types.hpp>
 #include <edgecloud/model/mapped_file.hpp>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -479,7 +480,15 @@ class safetensors_writer {
                          std::to_string(bytes.size()));
     for (const auto& e : entries_)
       if (e.name == name) throw config_error("safetensors writer: duplicate tensor " + name);
-    entries_.push_back({std::move(name), dtype, std::move(shape), {bytes.begin(), bytes.end()}});
+    entries_.push_back(
+        {std::move(name), dtype, std::move(shape), {bytes.begin(), bytes.end()}, {}});
+  }
+  // A tensor whose bytes `produce` returns during write() (one tensor in memory at a time).
+  void add_lazy(std::string name, st_dtype dtype, std::vector<uint64_t> shape,
+                std::function<std::vector<std::byte>()> produce) {
+    for (const auto& e : entries_)
+      if (e.name == name) throw config_error("safetensors writer: duplicate tensor " + name);
+    entries_.push_back({std::move(name), dtype, std::move(shape), {}, std::move(produce)});
   }
   // Floats stored as `dtype` (rounded to nearest even for F16/BF16).
   void add_f32(std::string name, st_dtype dtype, std::vector<uint64_t> shape,
@@ -502,7 +511,10 @@ class safetensors_writer {
 
   std::vector<std::byte> to_bytes() const {
     std::vector<std::byte> out = header_bytes();
-    for (const auto& e : entries_) out.insert(out.end(), e.bytes.begin(), e.bytes.end());
+    for (const auto& e : entries_) {
+      const auto b = e.produce ? checked(e, e.produce()) : e.bytes;
+      out.insert(out.end(), b.begin(), b.end());
+    }
     return out;
   }
   // Streams the header and the tensors to `path` (no second copy of the data in memory).
@@ -511,9 +523,15 @@ class safetensors_writer {
     if (!f) throw config_error("cannot create " + path.string());
     const auto h = header_bytes();
     bool ok = std::fwrite(h.data(), 1, h.size(), f) == h.size();
-    for (const auto& e : entries_)
-      ok = ok &&
-           (e.bytes.empty() || std::fwrite(e.bytes.data(), 1, e.bytes.size(), f) == e.bytes.size());
+    for (const auto& e : entries_) {
+      if (!ok) break;
+      if (e.produce) {
+        const auto b = checked(e, e.produce());
+        ok = b.empty() || std::fwrite(b.data(), 1, b.size(), f) == b.size();
+      } else {
+        ok = e.bytes.empty() || std::fwrite(e.bytes.data(), 1, e.bytes.size(), f) == e.bytes.size();
+      }
+    }
     if (std::fclose(f) != 0 || !ok) throw config_error("cannot write " + path.string());
   }
   size_t size() const noexcept { return entries_.size(); }
@@ -524,10 +542,10 @@ class safetensors_writer {
     if (!metadata_.empty()) h["__metadata__"] = metadata_;
     uint64_t at = 0;
     for (const auto& e : entries_) {
-      h[e.name] = {{"dtype", st_dtype_name(e.dtype)},
-                   {"shape", e.shape},
-                   {"data_offsets", {at, at + e.bytes.size()}}};
-      at += e.bytes.size();
+      const uint64_t n = byte_size(e);
+      h[e.name] = {
+          {"dtype", st_dtype_name(e.dtype)}, {"shape", e.shape}, {"data_offsets", {at, at + n}}};
+      at += n;
     }
     std::string text = h.dump();
     while (text.size() % 8) text += ' ';
@@ -542,7 +560,20 @@ class safetensors_writer {
     st_dtype dtype;
     std::vector<uint64_t> shape;
     std::vector<std::byte> bytes;
+    std::function<std::vector<std::byte>()> produce;
   };
+  static uint64_t byte_size(const entry& e) {
+    uint64_t n = st_dtype_size(e.dtype);
+    for (uint64_t d : e.shape) n *= d;
+    return n;
+  }
+  static std::vector<std::byte> checked(const entry& e, std::vector<std::byte> b) {
+    if (b.size() != byte_size(e))
+      throw config_error("safetensors writer: the producer of " + e.name + " gave " +
+                         std::to_string(b.size()) + " bytes, expected " +
+                         std::to_string(byte_size(e)));
+    return b;
+  }
   std::vector<entry> entries_;
   std::map<std::string, std::string> metadata_;
 };
