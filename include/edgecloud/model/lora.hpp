@@ -352,6 +352,21 @@ inline lora_key make_lora_key(const lora_set& set) {
   return k;
 }
 
+// An adapter file and its scale, as configuration (CLI --lora FILE:SCALE, server start-up).
+struct lora_file {
+  std::filesystem::path path;
+  float scale = 1.0f;
+};
+
+// Loads every file against `base` (model_error naming the file that fails), in order.
+inline std::vector<std::shared_ptr<const lora_adapter>> load_lora_files(
+    const std::vector<lora_file>& files, const qwen3& base) {
+  std::vector<std::shared_ptr<const lora_adapter>> out;
+  out.reserve(files.size());
+  for (const lora_file& f : files) out.push_back(lora_adapter::load(f.path, base));
+  return out;
+}
+
 // Throws config_error unless every binding has an adapter and a finite scale.
 inline void check_lora_set(const lora_set& set) {
   for (size_t i = 0; i < set.size(); ++i) {
