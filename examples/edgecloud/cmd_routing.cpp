@@ -16,7 +16,8 @@
 // `route --model M` runs the assistant on the SDK's engine (local_edge: the edge tasks over the
 // GGUF model); without --model (or with --stand-in-edge) on the deterministic keyword stand-in
 // edge, announced on stderr. Extra options: --threads N --context N --edge-max-tokens N (64)
-// --cloud-max-tokens N (256) --tokenizer tokenizer.json.
+// --cloud-max-tokens N (256) --tokenizer tokenizer.json. `route --model` and `eval --model` take
+// --lora FILE[:SCALE] (repeatable): LoRA adapters the edge tasks run under.
 #include <edgecloud/assistant.hpp>
 #include <edgecloud/assistant/local_edge.hpp>
 #include <edgecloud/routing.hpp>
@@ -30,6 +31,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "lora_options.hpp"
 
 namespace {
 
@@ -151,7 +153,8 @@ int run_route(const std::vector<std::string>& argv) {
   cli::args a(argv, {"cloud-url", "cloud-model", "api-key", "config", "model", "timeout-ms", "user",
                      "threads", "context", "edge-max-tokens", "cloud-max-tokens", "tokenizer"},
               {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry",
-               "stand-in-edge", "stream"});
+               "stand-in-edge", "stream"},
+              {cli::lora_option});
   if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
   transport::openai_transport_config tc;
   tc.base_url = a.required("cloud-url");
@@ -177,9 +180,12 @@ int run_route(const std::vector<std::string>& argv) {
     ec.threads = static_cast<size_t>(threads);
     ec.context = static_cast<size_t>(context);
     ec.tokenizer_json = a.value_or("tokenizer", "");
+    ec.lora = cli::lora_files(a);
     basic_assistant<local_edge> assistant(local_edge(*a.get("model"), ec), tc, read_policy_config(a), ac);
     return route_with(assistant, a);
   }
+  if (!a.all(cli::lora_option).empty())
+    throw config_error("--lora needs --model (the stand-in edge runs no model)");
   // No --model (or --stand-in-edge): the deterministic keyword stand-in, said so on stderr.
   std::fprintf(stderr, "edgecloud route: edge = deterministic keyword stand-in (no --model given); "
                        "its answers are placeholders\n");
@@ -194,6 +200,7 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
   local_edge_config ec;
   ec.threads = static_cast<size_t>(std::max(0LL, a.integer("threads", 0)));
   ec.context = static_cast<size_t>(std::max(64LL, a.integer("context", 2048)));
+  ec.lora = cli::lora_files(a);
   local_edge edge(*a.get("model"), ec);
   std::vector<std::string> labels;
   if (auto l = a.get("labels")) {
@@ -232,8 +239,11 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
 }
 
 int run_eval(const std::vector<std::string>& argv) {
-  cli::args a(argv, {"data", "config", "bins", "model", "labels", "threads", "context"}, {"json"});
+  cli::args a(argv, {"data", "config", "bins", "model", "labels", "threads", "context"}, {"json"},
+              {cli::lora_option});
   auto records = read_records(a.required("data"));
+  if (!a.has("model") && !a.all(cli::lora_option).empty())
+    throw config_error("--lora needs --model (the engine that predicts the intents)");
   if (a.has("model")) {
     const size_t n = predict_with_engine(records, a);
     std::fprintf(stderr, "edgecloud eval: %zu intent records classified by the engine (%s)\n", n, a.get("model")->c_str());
