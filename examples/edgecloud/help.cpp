@@ -108,7 +108,8 @@ example: edgecloud check-safety --model M.gguf --json "my card is 4111 1111 1111
                       [--timeout-ms N] [--json | --jsonl] "query"
 Runs the assistant: edge pre-processing, the routing decision with its reason, the answer.
   --model       the device model (without it: the deterministic keyword stand-in edge)
-  --cloud-url   OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1
+  --cloud-url   OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1; several (A,B or the
+                option repeated): health-aware failover between them, in that order
   --cloud-model, --api-key, --timeout-ms   the cloud's model name, key and deadline
   --config      routing policy JSON (thresholds, budget, privacy)
   --force-cloud / --force-edge / --offline / --never-send   override the decision
