@@ -28,7 +28,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 int run_convert(const std::vector<std::string>& argv) {
   edgecloud::cli::args a(argv, {"outtype", "name", "threads"}, {"report", "json"});
   if (a.positionals().size() != 2)
-    throw config_error(
+    throw edgecloud::cli::usage_error(
         "usage: edgecloud convert HF_DIR --outtype f32|f16|bf16|q8_0 OUT.gguf [--report] [--json] "
         "[--name NAME] [--threads N]");
   const std::string dir = a.positionals()[0], out = a.positionals()[1];
@@ -86,7 +86,7 @@ int run_convert(const std::vector<std::string>& argv) {
 int run_convert_lora(const std::vector<std::string>& argv) {
   edgecloud::cli::args a(argv, {"base", "outtype"}, {"json"});
   if (a.positionals().size() != 2 || !a.has("base"))
-    throw config_error(
+    throw edgecloud::cli::usage_error(
         "usage: edgecloud convert-lora PEFT_DIR --base BASE.gguf --outtype f32|f16|bf16|q8_0 "
         "OUT.gguf [--json]");
   const std::string dir = a.positionals()[0], out = a.positionals()[1];
@@ -129,7 +129,7 @@ int run_make_checkpoint(const std::vector<std::string>& argv) {
   edgecloud::cli::args a(argv, {"shape", "arch", "dtype", "shards", "seed", "tokenizer"},
                          {"untied"});
   if (a.positionals().size() != 1)
-    throw config_error(
+    throw edgecloud::cli::usage_error(
         "usage: edgecloud make-checkpoint [--shape qwen3-0.6b|tiny] [--arch qwen3|qwen2] "
         "[--dtype bf16|f16|f32] [--shards N] [--untied] [--seed N] [--tokenizer DIR] OUT_DIR");
   const std::string shape = a.value_or("shape", "tiny");

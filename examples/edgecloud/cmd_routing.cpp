@@ -3,6 +3,11 @@
 //
 //   edgecloud route --cloud-url URL [--cloud-model NAME] [--api-key KEY] [--config routing.json]
 //                   [--force-cloud|--force-edge] [--offline] [--timeout-ms N] [--json|--jsonl] "query"
+//   edgecloud route ... --stream [--json|--jsonl]   the answer's events as they happen: with
+//       --json/--jsonl one JSON object a line, {"event":"delta","text":...,"source":"edge|cloud"},
+//       {"event":"reset","reason":...} (withdraw the text shown so far: the cloud stream was
+//       abandoned and the fallback answer follows), then the response with "event":"done";
+//       without them, the text itself on stdout, a reset as a "[reset: reason]" line.
 //   edgecloud eval --data labeled.jsonl [--config routing.json] [--bins 10] [--json]
 //                  [--model M [--labels a,b,c] [--threads N]]   (the engine predicts the intents)
 //   edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q)
@@ -11,7 +16,8 @@
 // `route --model M` runs the assistant on the SDK's engine (local_edge: the edge tasks over the
 // GGUF model); without --model (or with --stand-in-edge) on the deterministic keyword stand-in
 // edge, announced on stderr. Extra options: --threads N --context N --edge-max-tokens N (64)
-// --cloud-max-tokens N (256) --tokenizer tokenizer.json.
+// --cloud-max-tokens N (256) --tokenizer tokenizer.json. `route --model` and `eval --model` take
+// --lora FILE[:SCALE] (repeatable): LoRA adapters the edge tasks run under.
 #include <edgecloud/assistant.hpp>
 #include <edgecloud/assistant/local_edge.hpp>
 #include <edgecloud/routing.hpp>
@@ -25,6 +31,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "lora_options.hpp"
 
 namespace {
 
@@ -79,12 +86,33 @@ int route_with(Assistant& assistant, const cli::args& a) {
                                               : routing::route_override::none;
     q.user_id = a.value_or("user", "");
     q.user_never_send = a.flag("never-send");
+    const bool as_json = a.flag("json") || a.flag("jsonl");
+    if (a.flag("stream"))
+      q.on_delta = [as_json](const answer_event& e) {
+        const bool reset = e.type == answer_event::kind::reset;
+        if (as_json) {
+          nlohmann::json j = reset ? nlohmann::json{{"event", "reset"}, {"reason", std::string(e.reason)}}
+                                   : nlohmann::json{{"event", "delta"},
+                                                    {"text", std::string(e.text)},
+                                                    {"source", std::string(routing::to_string(e.source))}};
+          std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        } else if (reset) {
+          std::cout << "\n[reset: " << e.reason << "]\n";
+        } else {
+          std::cout << e.text;
+        }
+        std::cout.flush();
+        return true;
+      };
     return assistant.ask(q);
   };
   auto print = [&](const assistant_response& r) {
     if (a.flag("json") || a.flag("jsonl")) {
-      std::cout << to_json_value(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      auto j = to_json_value(r);
+      if (a.flag("stream")) j["event"] = "done";
+      std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
+      if (a.flag("stream")) std::cout << "\n";
       std::cout << "route:   " << routing::to_string(r.route) << (r.fallback ? " (fallback)" : "")
                 << (r.degraded ? " (degraded)" : "") << "\nrule:    " << r.decision.rule
                 << "\nreason:  " << (r.fallback ? r.fallback_reason : r.decision.reason)
@@ -125,7 +153,8 @@ int run_route(const std::vector<std::string>& argv) {
   cli::args a(argv, {"cloud-url", "cloud-model", "api-key", "config", "model", "timeout-ms", "user",
                      "threads", "context", "edge-max-tokens", "cloud-max-tokens", "tokenizer"},
               {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry",
-               "stand-in-edge"});
+               "stand-in-edge", "stream"},
+              {cli::lora_option});
   if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
   transport::openai_transport_config tc;
   tc.base_url = a.required("cloud-url");
@@ -151,9 +180,12 @@ int run_route(const std::vector<std::string>& argv) {
     ec.threads = static_cast<size_t>(threads);
     ec.context = static_cast<size_t>(context);
     ec.tokenizer_json = a.value_or("tokenizer", "");
+    ec.lora = cli::lora_files(a);
     basic_assistant<local_edge> assistant(local_edge(*a.get("model"), ec), tc, read_policy_config(a), ac);
     return route_with(assistant, a);
   }
+  if (!a.all(cli::lora_option).empty())
+    throw config_error("--lora needs --model (the stand-in edge runs no model)");
   // No --model (or --stand-in-edge): the deterministic keyword stand-in, said so on stderr.
   std::fprintf(stderr, "edgecloud route: edge = deterministic keyword stand-in (no --model given); "
                        "its answers are placeholders\n");
@@ -168,6 +200,7 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
   local_edge_config ec;
   ec.threads = static_cast<size_t>(std::max(0LL, a.integer("threads", 0)));
   ec.context = static_cast<size_t>(std::max(64LL, a.integer("context", 2048)));
+  ec.lora = cli::lora_files(a);
   local_edge edge(*a.get("model"), ec);
   std::vector<std::string> labels;
   if (auto l = a.get("labels")) {
@@ -206,8 +239,11 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
 }
 
 int run_eval(const std::vector<std::string>& argv) {
-  cli::args a(argv, {"data", "config", "bins", "model", "labels", "threads", "context"}, {"json"});
+  cli::args a(argv, {"data", "config", "bins", "model", "labels", "threads", "context"}, {"json"},
+              {cli::lora_option});
   auto records = read_records(a.required("data"));
+  if (!a.has("model") && !a.all(cli::lora_option).empty())
+    throw config_error("--lora needs --model (the engine that predicts the intents)");
   if (a.has("model")) {
     const size_t n = predict_with_engine(records, a);
     std::fprintf(stderr, "edgecloud eval: %zu intent records classified by the engine (%s)\n", n, a.get("model")->c_str());

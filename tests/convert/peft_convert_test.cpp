@@ -10,6 +10,9 @@
 #include <cmath>
 #include <edgecloud/convert/peft_convert.hpp>
 #include <edgecloud/model/gguf.hpp>
+#include <edgecloud/model/lora.hpp>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/model/session.hpp>
 #include <edgecloud/testing/hf_checkpoint.hpp>
 #include <filesystem>
 #include <fstream>
@@ -148,6 +151,76 @@ TEST(PeftConvert, RsLoraAlphaAndSubsets) {
   EXPECT_EQ(f.find_tensor("blk.1.attn_q.weight.lora_b")->dims, (std::vector<uint64_t>{16, 64}));
 }
 
+// The converted adapter end to end: the engine (model/lora.hpp, applied unmerged) on the F32 base
+// with the adapter at scales 1 and 0.5 against the double-precision reference forward on the
+// base with PEFT's merged weights W + scale * (lora_alpha / r, or / sqrt(r) for rsLoRA) * B A,
+// computed here from the adapter's safetensors.
+TEST(PeftConvert, EngineLogitsMatchPeftMergedWeights) {
+  const auto& b = base();
+  const auto model = edgecloud::model::qwen3::load(b.base_gguf);
+  const reftest::ref_model plain(model.file());
+  const std::vector<int32_t> tokens = {3, 140, 17, 266, 9, 200, 31};
+  for (const bool rslora : {false, true}) {
+    peft_spec p;
+    p.r = 8;
+    p.alpha = 16;
+    p.use_rslora = rslora;
+    const fs::path dir = b.root / (rslora ? "e2e-rs" : "e2e");
+    edgecloud::testing::write_peft_adapter(dir, b.spec, p);
+    const fs::path out = b.root / (rslora ? "e2e-rs.gguf" : "e2e.gguf");
+    conv::convert_peft_to_gguf(dir, b.base_gguf, out, conv::out_type::f32);
+    const auto adapter = edgecloud::model::lora_adapter::load(out, model);
+    for (const float scale : {1.0f, 0.5f}) {
+      SCOPED_TRACE(std::string(rslora ? "rslora" : "lora") + " scale " + std::to_string(scale));
+      reftest::ref_model merged = plain;
+      const double peft_scale =
+          scale * (rslora ? p.alpha / std::sqrt(double(p.r)) : p.alpha / double(p.r));
+      const fs::path st = dir / "adapter_model.safetensors";
+      for (uint64_t l = 0; l < b.spec.layers; ++l) {
+        auto& blk = merged.blk[l];
+        const std::pair<const char*, std::vector<double>*> targets[] = {
+            {"self_attn.q_proj", &blk.wq}, {"self_attn.k_proj", &blk.wk},
+            {"self_attn.v_proj", &blk.wv}, {"self_attn.o_proj", &blk.wo},
+            {"mlp.gate_proj", &blk.gate},  {"mlp.up_proj", &blk.up},
+            {"mlp.down_proj", &blk.down}};
+        for (const auto& [module, w] : targets) {
+          const std::string n = "base_model.model.model.layers." + std::to_string(l) + "." + module;
+          const auto A = adapter_tensor(st, n + ".lora_A.weight"),
+                     B = adapter_tensor(st, n + ".lora_B.weight");
+          const size_t r = p.r, in = A.size() / r, out_dim = B.size() / r;
+          ASSERT_EQ(w->size(), in * out_dim);
+          for (size_t o = 0; o < out_dim; ++o)
+            for (size_t i = 0; i < in; ++i) {
+              double d = 0;
+              for (size_t k = 0; k < r; ++k) d += B[o * r + k] * A[k * in + i];
+              (*w)[o * in + i] += peft_scale * d;
+            }
+        }
+      }
+      edgecloud::model::session_config sc;
+      sc.context = 32;
+      sc.kv_type = edgecloud::kernels::dtype::f32;
+      sc.threads = 1;
+      sc.logits_rows = tokens.size();
+      edgecloud::model::session s(model, sc);
+      s.set_adapters({{adapter, scale}});
+      s.prefill(tokens, edgecloud::model::logits_mode::all);
+      const auto want = merged.logits(tokens), base_logits = plain.logits(tokens);
+      double worst = 0, max_ref = 0, lora_effect = 0;
+      for (size_t pos = 0; pos < tokens.size(); ++pos) {
+        const auto got = s.logits(pos);
+        for (size_t v = 0; v < got.size(); ++v) {
+          worst = std::max(worst, std::fabs(got[v] - want[pos][v]));
+          max_ref = std::max(max_ref, std::fabs(want[pos][v]));
+          lora_effect = std::max(lora_effect, std::fabs(want[pos][v] - base_logits[pos][v]));
+        }
+      }
+      EXPECT_LT(worst / max_ref, 1e-4);
+      EXPECT_GT(lora_effect / max_ref, 1e-2);  // the adapter matters: the check can fail
+    }
+  }
+}
+
 TEST(PeftConvert, RefusedAdapters) {
   const auto& b = base();
   auto make = [&](const std::string& name, peft_spec p) {
@@ -197,7 +270,8 @@ TEST(PeftConvert, RefusedAdapters) {
         << error_of(dir);
   }
   // Tensors that are not LoRA A/B of a decoder projection, or do not fit the base.
-  auto rewrite = [&](const std::string& name, const std::function<void(conv::safetensors_writer&)>& add) {
+  auto rewrite = [&](const std::string& name,
+                     const std::function<void(conv::safetensors_writer&)>& add) {
     const fs::path dir = make(name, peft_spec{});
     conv::safetensors_writer w;
     add(w);

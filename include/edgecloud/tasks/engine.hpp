@@ -65,6 +65,16 @@ class engine {
   }
 
   model_runner& runner() noexcept { return runner_; }
+
+  // The LoRA adapters of every task whose configuration has no `lora` of its own (empty: the
+  // base model). A task config's `lora` (even an empty set) replaces them for that task, so one
+  // engine runs e.g. intent under one adapter and safety under another on the same base; the
+  // prefix cache keeps each set's prefixes apart (model_runner.hpp).
+  void set_adapters(model::lora_set set) {
+    model::check_lora_set(set);
+    adapters_ = std::move(set);
+  }
+  const model::lora_set& adapters() const noexcept { return adapters_; }
   const text::tokenizer& tokenizer() const noexcept { return *tok_; }
   int32_t end_token() const noexcept { return im_end_; }
 
@@ -90,6 +100,7 @@ class engine {
     const auto prompt =
         render(resolve(c.prompt, task_kind::intent, c.lang), {{"labels", list}}, text, longest);
     const runner_stats before = runner_.stats();
+    use_adapters(c.lora);
     runner_.begin(prompt.ids, prompt.fixed);
     const auto s = score_label_choice(runner_, seqs, c.head, c.temperature);
     intent_result r;
@@ -117,6 +128,7 @@ class engine {
     const auto prompt = render(resolve(c.prompt, task_kind::rewrite, c.lang),
                                {{"max_tokens", std::to_string(c.max_tokens)}, {"history", h}},
                                query, c.max_tokens + 1);
+    use_adapters(c.lora);
     return free_text(prompt, false, c.max_tokens, t0);
   }
   text_result rewrite(std::string_view query, const rewrite_config& c = {}) {
@@ -128,6 +140,7 @@ class engine {
     const auto prompt =
         render(resolve(c.prompt, task_kind::summary, c.lang),
                {{"max_tokens", std::to_string(c.max_tokens)}}, text, c.max_tokens + 1);
+    use_adapters(c.lora);
     return free_text(prompt, true, c.max_tokens, t0);
   }
 
@@ -142,6 +155,7 @@ class engine {
                                            generate::constraint::choice({"none"})});
     });
     const runner_stats before = runner_.stats();
+    use_adapters(c.lora);
     runner_.begin(prompt.ids, prompt.fixed);
     const auto g = decode(con, c.max_tokens, "select_tool");
     tool_result r;
@@ -173,6 +187,7 @@ class engine {
     auto& unsafe_con = constraint(
         key + ":unsafe", -1, [&] { return generate::json_schema_constraint(schema["anyOf"][1]); });
     const runner_stats before = runner_.stats();
+    use_adapters(c.lora);
     runner_.begin(prompt.ids, prompt.fixed);
     const std::vector<std::vector<int32_t>> verdicts = {
         tok_->encode("{\"safe\": true", text::encode_mode::trusted),
@@ -193,8 +208,10 @@ class engine {
 
   // A short free answer to `query` after the conversation `history` (user/assistant turns, kept
   // in the fixed prefix so the next turn reuses them), valid UTF-8 within max_tokens.
+  // With `on_text`, the answer streams as it is decoded (whole characters; false stops it, and
+  // the result is then the text streamed so far).
   text_result answer(std::string_view query, const std::vector<chat_message>& history,
-                     const answer_config& c = {}) {
+                     const answer_config& c = {}, const text_stream& on_text = {}) {
     const auto t0 = clock::now();
     prompt_template p = resolve(c.prompt, task_kind::answer, c.lang);
     const size_t first =
@@ -202,7 +219,8 @@ class engine {
     p.examples.assign(history.begin() + static_cast<ptrdiff_t>(first), history.end());
     const auto prompt =
         render(p, {{"max_tokens", std::to_string(c.max_tokens)}}, query, c.max_tokens + 1);
-    return free_text(prompt, true, c.max_tokens, t0);
+    use_adapters(c.lora);
+    return free_text(prompt, true, c.max_tokens, t0, on_text);
   }
 
   // The schema check_safety decodes under.
@@ -293,29 +311,33 @@ class engine {
   }
 
   generate::generation_result decode(generate::token_constraint& con, size_t budget,
-                                     const char* task) {
+                                     const char* task, const text_stream& on_text = {}) {
     const uint32_t need = con.tokens_to_finish(con.start());
     if (budget < need)
       throw config_error(std::string(task) + ": max_tokens " + std::to_string(budget) +
                          " is below the shortest valid output (" + std::to_string(need) +
                          " tokens)");
-    return run_constrained(runner_, con, budget, config_.decode);
+    return run_constrained(runner_, con, budget, config_.decode, on_text);
   }
 
   text_result free_text(const encoded_prompt& prompt, bool multi_line, size_t max_tokens,
-                        clock::time_point t0) {
+                        clock::time_point t0, const text_stream& on_text = {}) {
     if (max_tokens == 0) throw config_error("max_tokens must be at least 1");
     auto& con = constraint(multi_line ? "text:multi" : "text:single", im_end_,
                            [&] { return text_constraint(multi_line); });
     const runner_stats before = runner_.stats();
     runner_.begin(prompt.ids, prompt.fixed);
-    const auto g = decode(con, max_tokens + 1, "text");  // + the end token
+    const auto g = decode(con, max_tokens + 1, "text", on_text);  // + the end token
     text_result r;
     r.text = g.bytes;
     r.tokens = g.tokens.size();
     r.budget_reached = g.tokens.size() >= max_tokens;
     r.stats = delta(before, prompt, g.tokens.size(), t0);
     return r;
+  }
+
+  void use_adapters(const std::optional<model::lora_set>& task_set) {
+    runner_.set_adapters(task_set ? *task_set : adapters_);
   }
 
   request_stats delta(const runner_stats& b, const encoded_prompt& p, size_t output_tokens,
@@ -335,6 +357,7 @@ class engine {
   const text::tokenizer* tok_;
   engine_config config_;
   model_runner runner_;
+  model::lora_set adapters_;  // for tasks without their own
   int32_t im_end_ = -1;
   std::shared_ptr<const generate::token_vocabulary> vocab_;
   std::map<std::string, std::unique_ptr<generate::token_constraint>> constraints_;
