@@ -28,9 +28,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 int run_convert(const std::vector<std::string>& argv) {
   edgecloud::cli::args a(argv, {"outtype", "name", "threads"}, {"report", "json"});
   if (a.positionals().size() != 2)
-    throw edgecloud::cli::usage_error(
-        "usage: edgecloud convert HF_DIR --outtype f32|f16|bf16|q8_0 OUT.gguf [--report] [--json] "
-        "[--name NAME] [--threads N]");
+    throw edgecloud::cli::usage_error("needs the checkpoint directory HF_DIR and OUT.gguf");
   const std::string dir = a.positionals()[0], out = a.positionals()[1];
   conv::convert_options opt;
   opt.type = conv::parse_out_type(a.value_or("outtype", "f32"));
@@ -87,8 +85,7 @@ int run_convert_lora(const std::vector<std::string>& argv) {
   edgecloud::cli::args a(argv, {"base", "outtype"}, {"json"});
   if (a.positionals().size() != 2 || !a.has("base"))
     throw edgecloud::cli::usage_error(
-        "usage: edgecloud convert-lora PEFT_DIR --base BASE.gguf --outtype f32|f16|bf16|q8_0 "
-        "OUT.gguf [--json]");
+        "needs the adapter directory PEFT_DIR, --base BASE.gguf and OUT.gguf");
   const std::string dir = a.positionals()[0], out = a.positionals()[1];
   const std::string type_name = a.value_or("outtype", "f32");
   const auto type = conv::parse_out_type(type_name);
@@ -129,9 +126,7 @@ int run_make_checkpoint(const std::vector<std::string>& argv) {
   edgecloud::cli::args a(argv, {"shape", "arch", "dtype", "shards", "seed", "tokenizer"},
                          {"untied"});
   if (a.positionals().size() != 1)
-    throw edgecloud::cli::usage_error(
-        "usage: edgecloud make-checkpoint [--shape qwen3-0.6b|tiny] [--arch qwen3|qwen2] "
-        "[--dtype bf16|f16|f32] [--shards N] [--untied] [--seed N] [--tokenizer DIR] OUT_DIR");
+    throw edgecloud::cli::usage_error("needs the output directory OUT_DIR");
   const std::string shape = a.value_or("shape", "tiny");
   edgecloud::testing::hf_checkpoint_spec s;
   if (shape == "qwen3-0.6b")
