@@ -11,10 +11,12 @@
 #include <edgecloud/model/gguf_random_qwen3.hpp>
 #include <edgecloud/model/gguf_writer.hpp>
 #include <edgecloud/model/lora.hpp>
+#include <edgecloud/model/lora_merge.hpp>
 #include <edgecloud/model/qwen3.hpp>
 #include <edgecloud/model/session.hpp>
 #include <edgecloud/testing/lora_gguf.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,7 @@ namespace gguf = edgecloud::gguf;
 using edgecloud::config_error;
 using edgecloud::model_error;
 using edgecloud::kernels::dtype;
+using edgecloud::kernels::dtype_name;
 using edgecloud::model::logits_mode;
 using edgecloud::model::lora_adapter;
 using edgecloud::model::lora_set;
@@ -305,6 +308,52 @@ TEST(Lora, KeysIdentifyTheComputation) {
       8 * ((c.n_embd + c.q_dim()) + 2 * (c.n_embd + c.kv_dim()) + (c.q_dim() + c.n_embd) +
            2 * (c.n_embd + c.n_ff) + (c.n_ff + c.n_embd));
   EXPECT_EQ(a->bytes(), c.n_layers * per_layer * sizeof(float));
+}
+
+TEST(Lora, MergedModelMatchesUnmergedAndTheReference) {
+  for (dtype type : {dtype::f32, dtype::q8_0, dtype::f16}) {
+    auto base = make_base(type);
+    const qwen3& m = *base->model;
+    auto a = make_adapter(m, {.rank = 8, .alpha = 16, .layers = {1}, .seed = 81});
+    auto b = make_adapter(m, {.rank = 4,
+                              .alpha = 4,
+                              .targets = {lora_target::k, lora_target::down},
+                              .layers = {0},
+                              .seed = 82});
+    const lora_set set = {{a, 1.0f}, {b, 0.5f}};
+    std::optional<qwen3> merged;
+    merged.emplace(edgecloud::model::merge_lora(m, set));
+    // Untouched weights still point into the base's mapping; touched ones do not.
+    EXPECT_NE(merged->layer(0).wk.data, m.layer(0).wk.data);
+    EXPECT_EQ(merged->layer(0).wq.data, m.layer(0).wq.data) << "nothing adapts layer 0's q";
+    EXPECT_NE(merged->layer(1).wq.data, m.layer(1).wq.data);
+    session s(*merged, small_session());
+    const double tol = type == dtype::f32 ? 1e-4 : 2e-2;
+    expect_matches(s, merged_reference(m, set), tol, "merged " + std::string(dtype_name(type)));
+    // Merged vs unmerged on the same base: float rounding for F32, one more rounding otherwise.
+    session u(m, small_session());
+    u.set_adapters(set);
+    const auto lu = u.prefill(kPrompt);
+    const std::vector<float> unmerged(lu.begin(), lu.end());
+    s.clear();
+    const auto lm = s.prefill(kPrompt);
+    double worst = 0, scale = 0;
+    for (size_t v = 0; v < lm.size(); ++v) {
+      worst = std::max(worst, double(std::fabs(lm[v] - unmerged[v])));
+      scale = std::max(scale, double(std::fabs(unmerged[v])));
+    }
+    EXPECT_LT(worst / scale, type == dtype::f32 ? 1e-5 : 2e-2) << dtype_name(type);
+    // The base is unchanged and the merged model outlives what it was made from.
+    session plain(m, small_session());
+    expect_matches(plain, merged_reference(m, {}), tol, "base after merging");
+    a.reset();
+    b.reset();
+    base.reset();
+    s.clear();
+    const auto again = s.prefill(kPrompt);
+    EXPECT_EQ(std::vector<float>(again.begin(), again.end()),
+              std::vector<float>(lm.begin(), lm.end()));
+  }
 }
 
 // --- malformed adapters -----------------------------------------------------------------------

@@ -22,6 +22,15 @@
 // the server-wide scales), or under the configured scales when it has none. Changing the set
 // drops the KV prefix kept from the last request: it was computed under the old set.
 //
+// Hot update: replace_model(path, sha256) and replace_adapter(id, path, sha256) swap a new file
+// in while requests run. The new file is verified first (the optional expected sha256 of its
+// bytes; it parses; an adapter matches the model, and on a model swap every adapter matches the
+// new model) and loaded beside the old one; only then is it swapped in, between requests: a
+// request in flight finishes on what it started with (it holds the old state / the old adapter
+// through shared_ptrs, freed when it ends). A failed verification throws model_error saying why
+// and changes nothing. Updates are serialised with each other. Deliver files by writing a
+// temporary file and renaming it over the old name (docs/lora.md, "Hot update").
+//
 // Concurrency: one session, so requests are served one at a time (a mutex); the server's other
 // worker threads wait. Ownership: the backend owns the model, tokenizer and session through a
 // shared state, so copies of the callback (std::function copies it) share one engine.
@@ -30,6 +39,7 @@
 #include <edgecloud/error.hpp>
 #include <edgecloud/generate/tokenizer_loader.hpp>
 #include <edgecloud/model/lora.hpp>
+#include <edgecloud/model/sha256.hpp>
 #include <edgecloud/model/qwen3.hpp>
 #include <edgecloud/model/session.hpp>
 #include <edgecloud/text/chat_template.hpp>
@@ -38,6 +48,7 @@
 #include <edgecloud/transport/backend.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -60,24 +71,59 @@ class engine_backend {
     auto model = model::qwen3::load(gguf);
     auto vocab = config.tokenizer_json.empty() ? generate::read_gguf_vocab(model.file())
                                                : text::read_hf_tokenizer(config.tokenizer_json);
-    return engine_backend(std::make_shared<state>(std::move(model), text::tokenizer(vocab), config));
+    return engine_backend(std::make_shared<holder>(
+        std::make_shared<state>(std::move(model), text::tokenizer(vocab), config)));
   }
 
   transport::generation_result operator()(const transport::chat_request& request,
                                           const transport::delta_sink& on_delta) const {
-    return state_->generate(request, on_delta);
+    return holder_->current()->generate(request, on_delta);  // this request's state, to the end
   }
 
-  const model::qwen3& model() const noexcept { return state_->model; }
+  // The current model and tokenizer: valid until the next replace_model.
+  const model::qwen3& model() const noexcept { return holder_->current()->model; }
   // The loaded adapters as openai_server_config::lora_adapters wants them.
   std::vector<transport::lora_adapter_info> lora_adapters() const {
+    const auto st = holder_->current();
+    std::lock_guard lock(st->mutex);
     std::vector<transport::lora_adapter_info> out;
-    for (size_t i = 0; i < state_->adapters.size(); ++i)
-      out.push_back({static_cast<int64_t>(i), state_->adapters[i]->name(),
-                     static_cast<double>(state_->config.lora[i].scale)});
+    for (size_t i = 0; i < st->adapters.size(); ++i)
+      out.push_back({static_cast<int64_t>(i), st->adapters[i]->name(),
+                     static_cast<double>(st->config.lora[i].scale)});
     return out;
   }
-  const text::tokenizer& tokenizer() const noexcept { return state_->tok; }
+
+  // Replaces the model (and its tokenizer) by `path`, see "Hot update" above. The adapters are
+  // reloaded from their files against the new model.
+  void replace_model(const std::filesystem::path& path, const std::string& expected_sha256 = {}) {
+    std::lock_guard update(holder_->update_mutex);
+    verify_digest(path, expected_sha256);
+    const auto old = holder_->current();
+    engine_backend_config c;
+    {
+      std::lock_guard lock(old->mutex);
+      c = old->config;
+    }
+    auto next = load(path, c).holder_->current();  // beside the old; throws: the old stays
+    std::lock_guard lock(holder_->mutex);
+    holder_->state_ = std::move(next);
+  }
+
+  // Replaces adapter `id` by the file at `path` (same id, same scale), see "Hot update" above.
+  void replace_adapter(size_t id, const std::filesystem::path& path,
+                       const std::string& expected_sha256 = {}) {
+    std::lock_guard update(holder_->update_mutex);
+    const auto st = holder_->current();
+    if (id >= st->adapters.size())
+      throw config_error("replace_adapter: no adapter " + std::to_string(id) + " (the backend has " +
+                         std::to_string(st->adapters.size()) + ")");
+    verify_digest(path, expected_sha256);
+    auto next = model::lora_adapter::load(path, st->model);  // beside the old; throws: old stays
+    std::lock_guard lock(st->mutex);  // between requests: the one in flight ends on the old
+    st->adapters[id] = std::move(next);
+    st->config.lora[id].path = path;
+  }
+  const text::tokenizer& tokenizer() const noexcept { return holder_->current()->tok; }
 
  private:
   struct state {
@@ -115,6 +161,7 @@ class engine_backend {
       const auto prompt = text::render_qwen3(messages, tools, options);
       const std::vector<int32_t> ids = text::encode_chat(tok, prompt);
 
+      std::lock_guard lock(mutex);  // one request at a time; adapters swap between them
       model::lora_set set;
       if (request.lora) {
         for (const auto& l : *request.lora) {
@@ -126,7 +173,6 @@ class engine_backend {
         for (size_t i = 0; i < adapters.size(); ++i) set.push_back({adapters[i], config.lora[i].scale});
       }
 
-      std::lock_guard lock(mutex);
       if (model::make_lora_key(set) != session.adapter_key()) {
         session.set_adapters(set);  // drops the positions computed under the old set
         cached.clear();
@@ -181,8 +227,30 @@ class engine_backend {
     std::mutex mutex;
   };
 
-  explicit engine_backend(std::shared_ptr<state> s) : state_(std::move(s)) {}
-  std::shared_ptr<state> state_;
+  // The current state, swapped whole by replace_model; copies of the callback share it.
+  struct holder {
+    explicit holder(std::shared_ptr<state> s) : state_(std::move(s)) {}
+    std::shared_ptr<state> current() const {
+      std::lock_guard lock(mutex);
+      return state_;
+    }
+    mutable std::mutex mutex;  // guards state_
+    std::mutex update_mutex;   // one replacement at a time
+    std::shared_ptr<state> state_;
+  };
+
+  static void verify_digest(const std::filesystem::path& path, const std::string& expected) {
+    if (expected.empty()) return;
+    std::string want = expected;
+    for (char& ch : want) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const std::string got = model::sha256::of_file(path);
+    if (got != want)
+      throw model_error(path.string() + ": sha256 is " + got + ", expected " + want +
+                        " (incomplete or wrong file); the current one stays in use");
+  }
+
+  explicit engine_backend(std::shared_ptr<holder> h) : holder_(std::move(h)) {}
+  std::shared_ptr<holder> holder_;
 };
 
 }  // namespace edgecloud

@@ -4,7 +4,9 @@
 // Ownership: `qwen3` owns the gguf::file (the read-only memory mapping). Every weight is a view
 // into that mapping, used in place: no copy, no dequantized copy, so loading costs only the
 // page faults of the first token and the resident size is the file plus activations. Weight
-// views live as long as the model; sessions borrow the model and must not outlive it.
+// views live as long as the model; sessions borrow the model and must not outlive it. A derived
+// model (the derive constructor: model/lora_merge.hpp's merged LoRA) shares the mapping through
+// a shared_ptr and also owns the storage its replaced weights point into.
 //
 // The maths (Qwen3; Qwen2 differs only where noted), for one token at position p:
 //   x = token_embd[token]
@@ -93,10 +95,25 @@ class qwen3 {
   }
 
   explicit qwen3(gguf::file file)
-      : file_(std::make_unique<gguf::file>(std::move(file))),
+      : file_(std::make_shared<gguf::file>(std::move(file))),
         config_(qwen3_config::from_gguf(*file_)) {
     bind_weights();
   }
+
+  // A model sharing `base`'s mapping whose layers are `layers`: views into base's mapping or into
+  // `storage`, which the new model keeps alive. Shapes and types must be base's (the caller's
+  // contract: model/lora_merge.hpp builds these).
+  qwen3(const qwen3& base, std::vector<qwen3_layer> layers, std::shared_ptr<const void> storage)
+      : file_(base.file_), storage_(std::move(storage)), config_(base.config_),
+        layers_(std::move(layers)), token_embd_(base.token_embd_), output_(base.output_),
+        output_norm_(base.output_norm_), any_quantized_(base.any_quantized_),
+        weight_bytes_(base.weight_bytes_) {
+    if (layers_.size() != config_.n_layers)
+      throw config_error("derived model: " + std::to_string(layers_.size()) + " layers, base has " +
+                         std::to_string(config_.n_layers));
+  }
+  qwen3(qwen3&&) noexcept = default;
+  qwen3& operator=(qwen3&&) noexcept = default;
 
   const qwen3_config& config() const noexcept { return config_; }
   const qwen3_layer& layer(size_t i) const noexcept { return layers_[i]; }
@@ -201,7 +218,8 @@ class qwen3 {
     }
   }
 
-  std::unique_ptr<gguf::file> file_;  // stable address: weight views point into its mapping
+  std::shared_ptr<const gguf::file> file_;  // stable address: weight views point into its mapping
+  std::shared_ptr<const void> storage_;     // derived models: their own weights' bytes
   qwen3_config config_;
   std::vector<qwen3_layer> layers_;
   weight_view token_embd_, output_;

@@ -28,8 +28,8 @@
 // projections that share an input (q/k/v, o, gate/up, down: one pool fork, one task per
 // (adapter, projection), kernels::matvec/matmul with A as the weight), then, inside each base
 // product task, Y[i, r] += B_a[r, :] . T_a[i, :] for the task's own rows r (B's rows split
-// exactly as W's, so no thread writes another's rows). Scratch (T, and one dequantized B row per
-// thread) is sized by set_adapters from the set's ranks, or up front from
+// exactly as W's, so no thread writes another's rows). Scratch (T, the B products, one
+// dequantized B row per thread) is sized by set_adapters from the set's ranks, or up front from
 // session_config::lora_max_rank: the token loop allocates nothing with adapters active either.
 #pragma once
 
@@ -376,18 +376,41 @@ class basic_session {
     return !lora_q8_.empty() && lora_q8_[l * n_groups + g] != 0;
   }
 
-  // Grows the scratch to hold T for a group whose ranks add up to `group_rank` and one
-  // dequantized B row of `max_rank` per thread. Never shrinks.
+  size_t lora_out_dim(lora_target t) const noexcept {
+    const qwen3_config& c = model_->config();
+    if (t == lora_target::q) return c.q_dim();
+    if (t == lora_target::k || t == lora_target::v) return c.kv_dim();
+    if (t == lora_target::gate || t == lora_target::up) return c.n_ff;
+    return c.n_embd;
+  }
+  // Where a target's B products land in the group scratch (in rows of max_batch floats): q, k, v
+  // side by side, gate and up side by side, o and down alone.
+  size_t lora_y_offset(lora_target t) const noexcept {
+    const qwen3_config& c = model_->config();
+    if (t == lora_target::k) return c.q_dim();
+    if (t == lora_target::v) return c.q_dim() + c.kv_dim();
+    if (t == lora_target::up) return c.n_ff;
+    return 0;
+  }
+
+  // Grows the scratch to hold T for a group whose ranks add up to `group_rank`, one dequantized
+  // B row of `max_rank` per thread, and the widest group's B products (lora_up's Z).
+  // Never shrinks.
   void reserve_lora(size_t group_rank, size_t max_rank) {
     group_rank = std::max(group_rank, lora_group_rank_);
     max_rank = std::max(max_rank, lora_max_rank_);
     if (group_rank == lora_group_rank_ && max_rank == lora_max_rank_) return;
+    const qwen3_config& c = model_->config();
+    const size_t widest = std::max({c.q_dim() + 2 * c.kv_dim(), 2 * c.n_ff, c.n_embd});
     const size_t t_floats = detail::checked_mul(config_.max_batch, group_rank, "the LoRA scratch");
     const size_t row_floats = detail::checked_mul(pool_->size(), max_rank, "the LoRA scratch");
-    lora_scratch_ = detail::aligned_bytes((t_floats + row_floats) * sizeof(float));
+    const size_t y_floats = detail::checked_mul(config_.max_batch, widest, "the LoRA scratch");
+    const size_t head = (t_floats + 15) / 16 * 16 + (row_floats + 15) / 16 * 16;
+    lora_scratch_ = detail::aligned_bytes((head + y_floats) * sizeof(float));
     lora_t_ = reinterpret_cast<float*>(lora_scratch_.get());
-    lora_row_ = lora_t_ + t_floats;
-    lora_scratch_floats_ = t_floats + row_floats;
+    lora_row_ = lora_t_ + (t_floats + 15) / 16 * 16;
+    lora_y_ = lora_t_ + head;
+    lora_scratch_floats_ = head + y_floats;
     lora_group_rank_ = group_rank;
     lora_max_rank_ = max_rank;
   }
@@ -399,33 +422,51 @@ class basic_session {
     const uint32_t b = lora_begin_[layer * n_lora_targets + static_cast<size_t>(t0)];
     const uint32_t e = lora_begin_[layer * n_lora_targets + static_cast<size_t>(t1) + 1];
     if (b == e) return;
-    pool_->run(e - b, [&](size_t task, size_t) {
+    auto one = [&](size_t task, size_t) {
       const lora_op& op = lora_ops_[b + task];
       const size_t r = op.pair->rank;
       float* T = lora_t_ + m * op.t_offset;
       product(op.pair->a, m, X, Xq, T, r, 0, r);
       for (size_t i = 0; i < m * r; ++i) T[i] *= op.scale;
-    });
+    };
+    // Decode-sized work (r x in per op: ~10^4 multiply-adds) runs on this thread: a fork would
+    // cost more than it saves, and under CPU contention a fork waits for every pool thread.
+    size_t work = 0;
+    for (uint32_t o = b; o < e; ++o)
+      work += m * lora_ops_[o].pair->rank * lora_ops_[o].pair->a.cols;
+    if (work < (size_t{1} << 20)) {
+      for (uint32_t o = b; o < e; ++o) one(o - b, 0);
+      return;
+    }
+    pool_->run(e - b, one);
   }
 
   // Y[i*ldy + row] += sum_op B_op[row, :] . T_op[i, :] for rows [r0, r1) of `target`.
+  // Float B: one kernels::matvec/matmul over the task's rows into Z (this target's own region of
+  // the group scratch, so tasks of other targets never touch it), then added; Q8_0 B (rows of r
+  // with r % 32 == 0, rare): row by row, dequantized.
   void lora_up(size_t layer, lora_target target, size_t m, float* Y, size_t ldy, size_t r0,
                size_t r1, size_t thread) const noexcept {
+    if (r0 >= r1) return;
     const uint32_t b = lora_begin_[layer * n_lora_targets + static_cast<size_t>(target)];
     const uint32_t e = lora_begin_[layer * n_lora_targets + static_cast<size_t>(target) + 1];
     float* buf = lora_row_ + thread * lora_max_rank_;
+    const size_t out = lora_out_dim(target);
+    float* Z = lora_y_ + config_.max_batch * lora_y_offset(target);
     for (uint32_t o = b; o < e; ++o) {
       const lora_op& op = lora_ops_[o];
       const weight_view& B = op.pair->b;
       const size_t r = op.pair->rank;
       const float* T = lora_t_ + m * op.t_offset;
+      if (!B.quantized()) {
+        product(B, m, T, nullptr, Z, out, r0, r1);
+        for (size_t i = 0; i < m; ++i)
+          for (size_t row = r0; row < r1; ++row) Y[i * ldy + row] += Z[i * out + row];
+        continue;
+      }
       for (size_t row = r0; row < r1; ++row) {
-        const float* w = buf;
-        if (B.type == kernels::dtype::f32)
-          w = reinterpret_cast<const float*>(B.row(row));
-        else
-          kernels::dequantize_row(B.type, B.row(row), buf, r);
-        for (size_t i = 0; i < m; ++i) Y[i * ldy + row] += dot(w, T + i * r, r);
+        kernels::dequantize_row(B.type, B.row(row), buf, r);
+        for (size_t i = 0; i < m; ++i) Y[i * ldy + row] += dot(buf, T + i * r, r);
       }
     }
   }
@@ -471,6 +512,7 @@ class basic_session {
   std::unique_ptr<std::byte[], detail::aligned_free> lora_scratch_;
   float* lora_t_ = nullptr;    // max_batch x lora_group_rank_
   float* lora_row_ = nullptr;  // threads x lora_max_rank_
+  float* lora_y_ = nullptr;    // max_batch x the widest group's outputs (lora_up's Z)
   size_t lora_scratch_floats_ = 0, lora_group_rank_ = 0, lora_max_rank_ = 0;
 };
 
