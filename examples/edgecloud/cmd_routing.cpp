@@ -18,7 +18,8 @@
 // `route --model M` runs the assistant on the SDK's engine (local_edge: the edge tasks over the
 // GGUF model); without --model (or with --stand-in-edge) on the deterministic keyword stand-in
 // edge, announced on stderr. Extra options: --threads N --context N --edge-max-tokens N (64)
-// --cloud-max-tokens N (256) --tokenizer tokenizer.json.
+// --cloud-max-tokens N (256) --tokenizer tokenizer.json, --labels a,b,... (the intent labels,
+// e.g. a trained model's from its manifest), --no-safety-check (skip the edge safety check).
 #include <edgecloud/assistant.hpp>
 #include <edgecloud/assistant/local_edge.hpp>
 #include <edgecloud/routing.hpp>
@@ -140,7 +141,7 @@ int run_route(const std::vector<std::string>& argv) {
                      "threads", "context", "edge-max-tokens", "cloud-max-tokens", "tokenizer",
                      "labels"},
               {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry",
-               "stand-in-edge"});
+               "stand-in-edge", "no-safety-check"});
   if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
   transport::openai_transport_config tc;
   tc.base_url = a.required("cloud-url");
@@ -156,6 +157,8 @@ int run_route(const std::vector<std::string>& argv) {
   ac.edge_max_tokens = static_cast<int>(edge_max);
   ac.cloud_max_tokens = static_cast<int>(cloud_max);
   ac.cloud_model = tc.model;
+  // A model trained for classification only (scripts/train-edge-model) has no safety head.
+  if (a.flag("no-safety-check")) ac.check_safety = false;
   if (auto l = a.get("labels")) {
     ac.intent_labels = split_labels(*l);
     if (ac.intent_labels.empty()) throw config_error("--labels is empty");

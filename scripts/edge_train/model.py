@@ -200,6 +200,12 @@ class Qwen3(nn.Module):
                 getattr(layer, name).add_lora(r, alpha, g)
 
 
+def set_lora_scale(model, scale_of):
+    """Sets every LoRA branch's scale to scale_of(module) (0 turns the adapter off)."""
+    for _, _, m in lora_modules(model):
+        m.lora_scale = scale_of(m)
+
+
 def lora_modules(model):
     for i, layer in enumerate(model.layers):
         for name in ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"):
