@@ -246,8 +246,10 @@ TEST(AssistantHttp, CloudAnswersOverHttpWithFindingsAndStreams) {
   std::string streamed;
   assistant_request q;
   q.text = "what is tea";
-  q.on_delta = [&](const transport::stream_delta& d) {
-    streamed += d.content;
+  q.on_delta = [&](const answer_event& e) {
+    EXPECT_EQ(e.type, answer_event::kind::delta);
+    EXPECT_EQ(e.source, route::cloud);
+    streamed += e.text;
     return true;
   };
   auto s = a.ask(q);

@@ -3,6 +3,11 @@
 //
 //   edgecloud route --cloud-url URL [--cloud-model NAME] [--api-key KEY] [--config routing.json]
 //                   [--force-cloud|--force-edge] [--offline] [--timeout-ms N] [--json|--jsonl] "query"
+//   edgecloud route ... --stream [--json|--jsonl]   the answer's events as they happen: with
+//       --json/--jsonl one JSON object a line, {"event":"delta","text":...,"source":"edge|cloud"},
+//       {"event":"reset","reason":...} (withdraw the text shown so far: the cloud stream was
+//       abandoned and the fallback answer follows), then the response with "event":"done";
+//       without them, the text itself on stdout, a reset as a "[reset: reason]" line.
 //   edgecloud eval --data labeled.jsonl [--config routing.json] [--bins 10] [--json] [--records]
 //                  [--model M [--labels a,b,c] [--threads N]]   (the engine predicts the intents)
 //                  [--cloud-quality Q]   (every record's cloud quality, e.g. 1: the cloud is right)
@@ -94,12 +99,33 @@ int route_with(Assistant& assistant, const cli::args& a) {
                                               : routing::route_override::none;
     q.user_id = a.value_or("user", "");
     q.user_never_send = a.flag("never-send");
+    const bool as_json = a.flag("json") || a.flag("jsonl");
+    if (a.flag("stream"))
+      q.on_delta = [as_json](const answer_event& e) {
+        const bool reset = e.type == answer_event::kind::reset;
+        if (as_json) {
+          nlohmann::json j = reset ? nlohmann::json{{"event", "reset"}, {"reason", std::string(e.reason)}}
+                                   : nlohmann::json{{"event", "delta"},
+                                                    {"text", std::string(e.text)},
+                                                    {"source", std::string(routing::to_string(e.source))}};
+          std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        } else if (reset) {
+          std::cout << "\n[reset: " << e.reason << "]\n";
+        } else {
+          std::cout << e.text;
+        }
+        std::cout.flush();
+        return true;
+      };
     return assistant.ask(q);
   };
   auto print = [&](const assistant_response& r) {
     if (a.flag("json") || a.flag("jsonl")) {
-      std::cout << to_json_value(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      auto j = to_json_value(r);
+      if (a.flag("stream")) j["event"] = "done";
+      std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
+      if (a.flag("stream")) std::cout << "\n";
       std::cout << "route:   " << routing::to_string(r.route) << (r.fallback ? " (fallback)" : "")
                 << (r.degraded ? " (degraded)" : "") << "\nrule:    " << r.decision.rule
                 << "\nreason:  " << (r.fallback ? r.fallback_reason : r.decision.reason)
@@ -141,7 +167,7 @@ int run_route(const std::vector<std::string>& argv) {
                      "threads", "context", "edge-max-tokens", "cloud-max-tokens", "tokenizer",
                      "labels"},
               {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry",
-               "stand-in-edge", "no-safety-check"});
+               "stand-in-edge", "stream", "no-safety-check"});
   if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
   transport::openai_transport_config tc;
   tc.base_url = a.required("cloud-url");
