@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Small argument parser shared by every subcommand: `--name value`, `--name=value`, boolean
 // `--flag`, and positionals. Unknown or missing options are errors with a usable message.
+// A `repeatable` option (e.g. --lora A --lora B) keeps every value in order: all(name); for the
+// others the last one given wins.
 #pragma once
 
 #include <edgecloud/error.hpp>
@@ -32,7 +34,8 @@ class args {
  public:
   // `value_options` take a value; `flags` do not. Anything else starting with `--` is an error.
   args(const std::vector<std::string>& argv, std::set<std::string> value_options,
-       std::set<std::string> flags) {
+       std::set<std::string> flags, const std::set<std::string>& repeatable = {}) {
+    value_options.insert(repeatable.begin(), repeatable.end());
     // Help wins over everything else on the line, even an option the command does not know.
     for (const std::string& a : argv)
       if (a == "--help" || a == "-h") throw help_requested{value_options, flags};
@@ -52,6 +55,7 @@ class args {
             value = argv[++i];
           }
           values_[name] = value;
+          all_[name].push_back(value);
         } else if (flags.count(name)) {
           if (has_value) throw usage_error("option --" + name + " takes no value");
           flags_.insert(name);
@@ -96,9 +100,15 @@ class args {
     return d;
   }
   const std::vector<std::string>& positionals() const { return positionals_; }
+  // Every value of `name`, in command-line order (empty when not given).
+  std::vector<std::string> all(const std::string& name) const {
+    auto it = all_.find(name);
+    return it == all_.end() ? std::vector<std::string>{} : it->second;
+  }
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_;
   std::set<std::string> flags_;
   std::vector<std::string> positionals_;
 };

@@ -13,6 +13,12 @@
 //       a llama-bench-like table, or with --json one object a line:
 //       {"test":"pp16","tokens_per_s":...} {"test":"tg64","tokens_per_s":...}
 //       {"test":"load","ms":...} (open + map + first token) {"test":"peak_rss","mb":...}
+//
+// Every subcommand takes --lora FILE[:SCALE] (repeatable): LoRA adapters applied unmerged
+// (model/lora.hpp). bench then measures pp/tg under all of them, and adds decode speed with the
+// first 0..N of them active and the cost of switching sets:
+//       {"test":"lora","adapters":K,"tokens_per_s":...,"spread":...,"bytes":B}
+//       {"test":"lora_switch","us":...}   (set_adapters between requests, median)
 #include <sys/resource.h>
 #include <time.h>
 
@@ -37,6 +43,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "lora_options.hpp"
 
 namespace {
 
@@ -101,7 +108,7 @@ void append_float(std::string& out, float v) {
 }
 
 int run_logits(const std::vector<std::string>& argv) {
-  args a(argv, with_common({"tokens", "prompt"}), {"all", "chat"});
+  args a(argv, with_common({"tokens", "prompt"}), {"all", "chat"}, {edgecloud::cli::lora_option});
   const std::vector<int32_t> tokens = prompt_tokens(a);
   const bool all = a.flag("all");
   auto model = edgecloud::model::qwen3::load(a.required("model"));
@@ -111,6 +118,7 @@ int run_logits(const std::vector<std::string>& argv) {
         std::max<size_t>(tokens.size(), std::min<size_t>(model.config().n_ctx_train, 4096));
   if (all) cfg.logits_rows = tokens.size();
   edgecloud::model::session s(model, cfg);
+  s.set_adapters(edgecloud::cli::lora_set_from(a, model));
   s.prefill(tokens, all ? edgecloud::model::logits_mode::all : edgecloud::model::logits_mode::last);
   std::string out = "{\"n_vocab\":" + std::to_string(s.n_vocab()) + ",\"logits\":[";
   const size_t first = all ? 0 : tokens.size() - 1;
@@ -130,7 +138,8 @@ int run_logits(const std::vector<std::string>& argv) {
 }
 
 int run_generate(const std::vector<std::string>& argv) {
-  args a(argv, with_common({"tokens", "prompt", "max-tokens", "stop"}), {"stream", "chat"});
+  args a(argv, with_common({"tokens", "prompt", "max-tokens", "stop"}), {"stream", "chat"},
+         {edgecloud::cli::lora_option});
   std::optional<edgecloud::text::tokenizer> tok;
   const std::vector<int32_t> tokens = prompt_tokens(a, &tok);
   const long long max_tokens = a.integer("max-tokens", 16);
@@ -144,6 +153,7 @@ int run_generate(const std::vector<std::string>& argv) {
   auto cfg = session_config_from(a);
   if (cfg.context == 0) cfg.context = tokens.size() + static_cast<size_t>(max_tokens);
   edgecloud::model::session s(model, cfg);
+  s.set_adapters(edgecloud::cli::lora_set_from(a, model));
   const bool stream = a.flag("stream");
   auto out = s.generate(tokens, static_cast<size_t>(max_tokens), stop, [&](int32_t t) {
     if (stream) std::fprintf(stderr, "%d\n", t);
@@ -201,7 +211,8 @@ std::vector<size_t> parse_sizes(const std::string& text, const char* option) {
 }
 
 int run_bench(const std::vector<std::string>& argv) {
-  args a(argv, with_common({"prompt-tokens", "gen-tokens", "repetitions", "batch"}), {"json"});
+  args a(argv, with_common({"prompt-tokens", "gen-tokens", "repetitions", "batch"}), {"json"},
+         {edgecloud::cli::lora_option});
   const std::vector<size_t> pp =
       parse_sizes(a.value_or("prompt-tokens", "16,64,128"), "prompt-tokens");
   const std::vector<size_t> tg = parse_sizes(a.value_or("gen-tokens", "64"), "gen-tokens");
@@ -220,7 +231,9 @@ int run_bench(const std::vector<std::string>& argv) {
   if (cfg.context == 0) cfg.context = std::max(max_pp, max_tg + 1);
   cfg.max_batch = static_cast<size_t>(
       std::max(1LL, a.integer("batch", static_cast<long long>(std::min<size_t>(max_pp, 512)))));
+  const edgecloud::model::lora_set adapters = edgecloud::cli::lora_set_from(a, model);
   edgecloud::model::session s(model, cfg);
+  s.set_adapters(adapters);
   const int32_t first_token = 0;
   s.decode_step(first_token);
   const double load_ms =
@@ -250,7 +263,8 @@ int run_bench(const std::vector<std::string>& argv) {
     }
     rows.push_back({"pp" + std::to_string(n), summarize(tps), static_cast<double>(n * reps) / cpu});
   }
-  for (size_t n : tg) {
+  // Decode n tokens `reps` times (after one warm-up): tokens/s, and tokens per CPU-second.
+  auto decode_rate = [&](size_t n, double& per_cpu_s) {
     std::vector<double> tps;
     double cpu = 0;
     for (size_t r = 0; r <= reps; ++r) {
@@ -262,7 +276,54 @@ int run_bench(const std::vector<std::string>& argv) {
       const double sec = std::chrono::duration<double>(clock_type::now() - t0).count();
       if (r > 0) tps.push_back(static_cast<double>(n) / sec), cpu += process_cpu_seconds() - c0;
     }
-    rows.push_back({"tg" + std::to_string(n), summarize(tps), static_cast<double>(n * reps) / cpu});
+    per_cpu_s = static_cast<double>(n * reps) / cpu;
+    return summarize(tps);
+  };
+  for (size_t n : tg) {
+    double per_cpu = 0;
+    const stats st = decode_rate(n, per_cpu);
+    rows.push_back({"tg" + std::to_string(n), st, per_cpu});
+  }
+  // LoRA: decode with the first k adapters (k = 0..N, interleaved per repetition round so a
+  // load change on the machine hits every k alike), then the switch cost.
+  struct lora_row {
+    size_t adapters;
+    stats tps;
+    size_t bytes;
+  };
+  std::vector<lora_row> lora_rows;
+  double switch_us = 0;
+  if (!adapters.empty() && !tg.empty()) {
+    const size_t n = tg.front();
+    std::vector<std::vector<double>> runs(adapters.size() + 1);
+    for (size_t r = 0; r < reps; ++r)
+      for (size_t k = 0; k <= adapters.size(); ++k) {
+        s.set_adapters({adapters.begin(), adapters.begin() + static_cast<ptrdiff_t>(k)});
+        int32_t token = prompt[0];
+        for (size_t i = 0; i < 4; ++i) token = s.argmax(s.decode_step(token));  // warm pages
+        s.clear();
+        const auto t0 = clock_type::now();
+        for (size_t i = 0; i < n; ++i) token = s.argmax(s.decode_step(token));
+        runs[k].push_back(static_cast<double>(n) /
+                          std::chrono::duration<double>(clock_type::now() - t0).count());
+      }
+    for (size_t k = 0; k <= adapters.size(); ++k) {
+      size_t bytes = 0;
+      for (size_t i = 0; i < k; ++i) bytes += adapters[i].adapter->bytes();
+      lora_rows.push_back({k, summarize(runs[k]), bytes});
+    }
+    // Switch: all adapters <-> none, between requests (after one decode step each, so the
+    // cache truncation is part of it). The median of 201 switches.
+    std::vector<double> us;
+    for (size_t i = 0; i < 201; ++i) {
+      s.decode_step(prompt[0]);
+      const auto t0 = clock_type::now();
+      if (i % 2) s.set_adapters(adapters);
+      else s.clear_adapters();
+      us.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+    }
+    switch_us = summarize(us).median;
+    s.set_adapters(adapters);
   }
   const double rss = peak_rss_mb();
 
@@ -273,6 +334,12 @@ int run_bench(const std::vector<std::string>& argv) {
           "\"tokens_per_cpu_s\":%.2f,\"threads\":%zu,\"isa\":\"%s\"}\n",
           r.test.c_str(), r.tps.median, r.tps.spread, r.tokens_per_cpu_s, s.threads(),
           edgecloud::kernels::active_isa());
+    for (const auto& r : lora_rows)
+      std::printf(
+          "{\"test\":\"lora\",\"adapters\":%zu,\"tokens_per_s\":%.2f,\"spread\":%.2f,"
+          "\"bytes\":%zu,\"threads\":%zu}\n",
+          r.adapters, r.tps.median, r.tps.spread, r.bytes, s.threads());
+    if (!lora_rows.empty()) std::printf("{\"test\":\"lora_switch\",\"us\":%.2f}\n", switch_us);
     std::printf("{\"test\":\"load\",\"ms\":%.1f}\n", load_ms);
     std::printf("{\"test\":\"peak_rss\",\"mb\":%.1f}\n", rss);
   } else {
@@ -294,6 +361,15 @@ int run_bench(const std::vector<std::string>& argv) {
         "reserved)\n",
         load_ms, rss, static_cast<double>(model.file().size_bytes()) / 1048576.0,
         static_cast<double>(s.cache().bytes()) / 1048576.0);
+    if (!lora_rows.empty()) {
+      std::printf("\n| LoRA adapters | tg%zu t/s (median ± spread) | adapter MB |\n"
+                  "|---------------|---------------------------|------------|\n",
+                  tg.front());
+      for (const auto& r : lora_rows)
+        std::printf("| %13zu | %15.2f ± %7.2f | %10.2f |\n", r.adapters, r.tps.median,
+                    r.tps.spread, static_cast<double>(r.bytes) / 1048576.0);
+      std::printf("switching sets (set_adapters between requests): %.1f us\n", switch_us);
+    }
   }
   return 0;
 }

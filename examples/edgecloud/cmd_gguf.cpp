@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // `edgecloud inspect` and `edgecloud make-model`: look inside a GGUF model, and write a
 // random-weight Qwen3 model of the real Qwen3-0.6B shape (or a tiny one) with a tokenizer.
+// `edgecloud make-lora --base BASE.gguf OUT.gguf`: a random LoRA adapter for that base
+// (testing/lora_gguf.hpp), for benchmarks and demos of --lora.
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -9,6 +11,9 @@
 #include <edgecloud/model/gguf.hpp>
 #include <edgecloud/model/gguf_random_qwen3.hpp>
 #include <edgecloud/model/gguf_writer.hpp>
+#include <edgecloud/model/lora.hpp>
+#include <edgecloud/model/qwen3.hpp>
+#include <edgecloud/testing/lora_gguf.hpp>
 #include <edgecloud/text/vocab.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -330,9 +335,68 @@ int run_make_model(const std::vector<std::string>& argv) {
   return 0;
 }
 
+int run_make_lora(const std::vector<std::string>& argv) {
+  edgecloud::cli::args a(argv, {"base", "rank", "alpha", "targets", "dtype", "seed", "b-std"}, {});
+  if (a.positionals().size() != 1)
+    throw config_error(
+        "usage: edgecloud make-lora --base BASE.gguf [--rank 8] [--alpha 16] "
+        "[--targets q,k,v,o,gate,up,down] [--dtype f32|f16|q8_0] [--seed N] [--b-std 0.05] "
+        "OUT.gguf");
+  const std::string out = a.positionals()[0];
+  const auto base = edgecloud::model::qwen3::load(a.required("base"));
+  edgecloud::testing::lora_spec spec;
+  const long long rank = a.integer("rank", 8);
+  if (rank < 1 || rank > 4096) throw config_error("--rank must be in 1..4096");
+  spec.rank = static_cast<size_t>(rank);
+  spec.alpha = static_cast<float>(a.number("alpha", 16.0));
+  spec.b_std = static_cast<float>(a.number("b-std", 0.05));
+  spec.seed = static_cast<uint64_t>(a.integer("seed", 1));
+  if (auto t = a.get("targets")) {
+    spec.targets.clear();
+    const std::map<std::string, edgecloud::model::lora_target> names = {
+        {"q", edgecloud::model::lora_target::q},       {"k", edgecloud::model::lora_target::k},
+        {"v", edgecloud::model::lora_target::v},       {"o", edgecloud::model::lora_target::o},
+        {"gate", edgecloud::model::lora_target::gate}, {"up", edgecloud::model::lora_target::up},
+        {"down", edgecloud::model::lora_target::down}};
+    std::string cur;
+    for (char c : *t + ",") {
+      if (c != ',') {
+        cur += c;
+        continue;
+      }
+      if (cur.empty()) continue;
+      if (!names.count(cur))
+        throw config_error("--targets: unknown projection '" + cur +
+                           "' (q, k, v, o, gate, up, down)");
+      spec.targets.push_back(names.at(cur));
+      cur.clear();
+    }
+    if (spec.targets.empty()) throw config_error("--targets is empty");
+  }
+  const std::string dtype = a.value_or("dtype", "f32");
+  using edgecloud::kernels::dtype;
+  if (dtype == "f32")
+    spec.a_type = spec.b_type = dtype::f32;
+  else if (dtype == "f16")
+    spec.a_type = spec.b_type = dtype::f16;
+  else if (dtype == "q8_0")  // B's rows are `rank` long: Q8_0 only when rank % 32 == 0
+    spec.a_type = dtype::q8_0, spec.b_type = spec.rank % 32 == 0 ? dtype::q8_0 : dtype::f16;
+  else
+    throw config_error("--dtype must be f32, f16 or q8_0, not " + dtype);
+  edgecloud::testing::write_random_lora(out, base.config(), spec);
+  const auto check = edgecloud::model::lora_adapter::load(out, base);  // read back
+  std::printf("wrote %s: rank %zu, alpha %g, %zu pairs, %s of adapter weights\n", out.c_str(),
+              spec.rank, static_cast<double>(spec.alpha), check->n_pairs(),
+              human_bytes(check->bytes()).c_str());
+  return 0;
+}
+
 const edgecloud::cli::command_registrar inspect_cmd(
     "inspect", "show a GGUF model's architecture, shapes, tensor types and tokenizer", run_inspect);
 const edgecloud::cli::command_registrar make_model_cmd(
     "make-model", "write a random-weight Qwen3 GGUF (qwen3-0.6b or tiny shape)", run_make_model);
+const edgecloud::cli::command_registrar make_lora_cmd(
+    "make-lora", "write a random LoRA adapter GGUF for a base model (--base M --rank 8)",
+    run_make_lora);
 
 }  // namespace

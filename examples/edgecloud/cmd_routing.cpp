@@ -25,6 +25,8 @@
 // edge, announced on stderr. Extra options: --threads N --context N --edge-max-tokens N (64)
 // --cloud-max-tokens N (256) --tokenizer tokenizer.json, --labels a,b,... (the intent labels,
 // e.g. a trained model's from its manifest), --no-safety-check (skip the edge safety check).
+// `route --model` and `eval --model` take --lora FILE[:SCALE] (repeatable): LoRA adapters the
+// edge tasks run under.
 #include <edgecloud/assistant.hpp>
 #include <edgecloud/assistant/local_edge.hpp>
 #include <edgecloud/routing.hpp>
@@ -39,6 +41,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "deploy_config.hpp"
+#include "lora_options.hpp"
 
 namespace {
 
@@ -167,7 +170,8 @@ int run_route(const std::vector<std::string>& argv) {
                      "threads", "context", "edge-max-tokens", "cloud-max-tokens", "tokenizer",
                      "labels"},
               {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry",
-               "stand-in-edge", "stream", "no-safety-check"});
+               "stand-in-edge", "stream", "no-safety-check"},
+              {cli::lora_option});
   if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
   transport::openai_transport_config tc;
   tc.base_url = a.required("cloud-url");
@@ -200,10 +204,13 @@ int run_route(const std::vector<std::string>& argv) {
     ec.threads = static_cast<size_t>(threads);
     ec.context = static_cast<size_t>(context);
     ec.tokenizer_json = a.value_or("tokenizer", "");
+    ec.lora = cli::lora_files(a);
     deployment.apply(ec.tasks.intent);
     basic_assistant<local_edge> assistant(local_edge(*a.get("model"), ec), tc, deployment.policy, ac);
     return route_with(assistant, a);
   }
+  if (!a.all(cli::lora_option).empty())
+    throw config_error("--lora needs --model (the stand-in edge runs no model)");
   // No --model (or --stand-in-edge): the deterministic keyword stand-in, said so on stderr.
   std::fprintf(stderr, "edgecloud route: edge = deterministic keyword stand-in (no --model given); "
                        "its answers are placeholders\n");
@@ -219,6 +226,7 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
   local_edge_config ec;
   ec.threads = static_cast<size_t>(std::max(0LL, a.integer("threads", 0)));
   ec.context = static_cast<size_t>(std::max(64LL, a.integer("context", 2048)));
+  ec.lora = cli::lora_files(a);
   local_edge edge(*a.get("model"), ec);
   std::vector<std::string> labels;
   if (auto l = a.get("labels")) {
@@ -254,8 +262,10 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
 
 int run_eval(const std::vector<std::string>& argv) {
   cli::args a(argv, {"data", "config", "bins", "model", "labels", "threads", "context", "cloud-quality"},
-              {"json", "records"});
+              {"json", "records"}, {cli::lora_option});
   auto records = read_records(a.required("data"));
+  if (!a.has("model") && !a.all(cli::lora_option).empty())
+    throw config_error("--lora needs --model (the engine that predicts the intents)");
   const cli::deployment_config deployment = cli::read_deployment_config(a.get("config"));
   if (a.has("model")) {
     const size_t n = predict_with_engine(records, a, deployment);

@@ -8,6 +8,8 @@
 //                   [--threads N] [--context N] [--max-tokens N] [--tokenizer tokenizer.json]
 //                   [--model-name NAME] [--api-key KEY] [--faults "status=503;rate=0.1"]
 //                   [--no-fault-header] [--tls-cert C --tls-key K] [--workers N]
+//                   [--lora FILE[:SCALE]]...   (engine: LoRA adapters, ids 0.. in this order;
+//                   per-request "lora": [{"id":0,"scale":1.0}], GET/POST /lora-adapters)
 #include <edgecloud/assistant/engine_backend.hpp>
 #include <edgecloud/error.hpp>
 #include <edgecloud/transport.hpp>
@@ -20,6 +22,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "lora_options.hpp"
 
 namespace {
 
@@ -35,9 +38,15 @@ bool wants_engine(const edgecloud::cli::args& a) {
   return backend == "engine";
 }
 
-// The generation callback behind the server: the SDK's engine, or the echo stand-in.
-et::generate_function make_backend(const edgecloud::cli::args& a) {
-  if (!wants_engine(a)) return et::echo_backend{};
+// The generation callback behind the server: the SDK's engine, or the echo stand-in; `lora`
+// receives the engine's adapters.
+et::generate_function make_backend(const edgecloud::cli::args& a,
+                                   std::vector<et::lora_adapter_info>& lora) {
+  if (!wants_engine(a)) {
+    if (!a.all(edgecloud::cli::lora_option).empty())
+      throw edgecloud::config_error("--lora needs the engine backend (--model M)");
+    return et::echo_backend{};
+  }
   edgecloud::engine_backend_config c;
   const long long threads = a.integer("threads", 0), context = a.integer("context", 2048),
                   max_tokens = a.integer("max-tokens", 256);
@@ -48,7 +57,10 @@ et::generate_function make_backend(const edgecloud::cli::args& a) {
   c.context = static_cast<std::size_t>(context);
   c.default_max_tokens = static_cast<int>(std::min<long long>(max_tokens, 1 << 20));
   c.tokenizer_json = a.value_or("tokenizer", "");
-  return edgecloud::engine_backend::load(a.required("model"), c);
+  c.lora = edgecloud::cli::lora_files(a);
+  auto backend = edgecloud::engine_backend::load(a.required("model"), c);
+  lora = backend.lora_adapters();
+  return backend;
 }
 
 int run_serve(const std::vector<std::string>& argv) {
@@ -56,7 +68,7 @@ int run_serve(const std::vector<std::string>& argv) {
                                {"host", "port", "model", "model-name", "api-key", "faults",
                                 "tls-cert", "tls-key", "workers", "backend", "threads", "context",
                                 "max-tokens", "tokenizer"},
-                               {"echo", "no-fault-header"});
+                               {"echo", "no-fault-header"}, {edgecloud::cli::lora_option});
   et::openai_server_config cfg;
   cfg.host = a.value_or("host", "127.0.0.1");
   const long long port = a.integer("port", 8080);
@@ -80,7 +92,8 @@ int run_serve(const std::vector<std::string>& argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  et::openai_server server(cfg, make_backend(a));
+  auto backend = make_backend(a, cfg.lora_adapters);
+  et::openai_server server(cfg, std::move(backend));
   server.start();
   std::printf("edgecloud serve: %s (model %s, %s backend)\n", server.base_url().c_str(),
               cfg.models.front().c_str(), wants_engine(a) ? "engine" : "echo");

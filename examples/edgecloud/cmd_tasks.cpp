@@ -15,7 +15,8 @@
 //
 // Common options: --threads N, --context N, --lang en|zh, --prompt-file P (a JSON
 // prompt_template {"system":..., "user":"...{text}...", "examples":[{"role","content"}]}),
-// --tokenizer tokenizer.json (when the GGUF has no tokenizer), --stats (add token/pass counts).
+// --tokenizer tokenizer.json (when the GGUF has no tokenizer), --stats (add token/pass counts),
+// --lora FILE[:SCALE] (repeatable: LoRA adapters every task runs under).
 // Output: one JSON object with --json, a short human line otherwise. --jsonl reads one
 // {"text": ...} object a line from stdin ("history" too for rewrite) and writes one JSON object
 // a line; a line that fails gives {"error": "..."} and processing goes on.
@@ -39,6 +40,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "lora_options.hpp"
 
 namespace {
 
@@ -112,6 +114,7 @@ std::unique_ptr<loaded> load(const args& a) {
   else if (kv != "f16")
     throw edgecloud::config_error("--kv-type must be f16 or f32");
   l->engine = std::make_unique<tasks::engine>(l->model, l->tok, c);
+  l->engine->set_adapters(edgecloud::cli::lora_set_from(a, l->model));
   return l;
 }
 
@@ -257,7 +260,8 @@ int bench_classify(tasks::engine& e, const tasks::intent_config& c, long long n)
 }
 
 int run_classify(const std::vector<std::string>& argv) {
-  args a(argv, values({"labels", "temperature", "head", "bench"}), flags({"no-stop-token"}));
+  args a(argv, values({"labels", "temperature", "head", "bench"}), flags({"no-stop-token"}),
+         {edgecloud::cli::lora_option});
   tasks::intent_config c;
   c.labels = split_list(a.required("labels"));
   c.lang = lang_of(a);
@@ -288,7 +292,7 @@ int run_classify(const std::vector<std::string>& argv) {
 }
 
 int run_rewrite(const std::vector<std::string>& argv) {
-  args a(argv, values({"history", "max-tokens"}), flags());
+  args a(argv, values({"history", "max-tokens"}), flags(), {edgecloud::cli::lora_option});
   tasks::rewrite_config c;
   c.lang = lang_of(a);
   c.prompt = prompt_of(a);
@@ -307,7 +311,7 @@ int run_rewrite(const std::vector<std::string>& argv) {
 }
 
 int run_summarize(const std::vector<std::string>& argv) {
-  args a(argv, values({"max-tokens"}), flags());
+  args a(argv, values({"max-tokens"}), flags(), {edgecloud::cli::lora_option});
   tasks::summary_config c;
   c.lang = lang_of(a);
   c.prompt = prompt_of(a);
@@ -323,7 +327,7 @@ int run_summarize(const std::vector<std::string>& argv) {
 }
 
 int run_select_tool(const std::vector<std::string>& argv) {
-  args a(argv, values({"tools", "max-tokens"}), flags());
+  args a(argv, values({"tools", "max-tokens"}), flags(), {edgecloud::cli::lora_option});
   tasks::tool_config c;
   c.tools = parse_json(read_file(a.required("tools")), "--tools");
   c.lang = lang_of(a);
@@ -345,7 +349,8 @@ int run_select_tool(const std::vector<std::string>& argv) {
 }
 
 int run_check_safety(const std::vector<std::string>& argv) {
-  args a(argv, values({"categories", "max-tokens"}), flags({"no-pii"}));
+  args a(argv, values({"categories", "max-tokens"}), flags({"no-pii"}),
+         {edgecloud::cli::lora_option});
   tasks::safety_config c;
   if (a.has("categories")) c.categories = split_list(*a.get("categories"));
   c.lang = lang_of(a);

@@ -16,6 +16,12 @@
 // The KV cache keeps the last prompt, so a request sharing its beginning (the same system
 // prompt, an earlier turn of the same conversation) only computes the new tokens.
 //
+// LoRA: config.lora adapters are loaded (and checked against the model) with it; ids are their
+// positions, as lora_adapters() tells the server (GET /lora-adapters). A request runs under the
+// scales in its resolved chat_request::lora (openai_server fills it: the request's "lora", or
+// the server-wide scales), or under the configured scales when it has none. Changing the set
+// drops the KV prefix kept from the last request: it was computed under the old set.
+//
 // Concurrency: one session, so requests are served one at a time (a mutex); the server's other
 // worker threads wait. Ownership: the backend owns the model, tokenizer and session through a
 // shared state, so copies of the callback (std::function copies it) share one engine.
@@ -23,6 +29,7 @@
 
 #include <edgecloud/error.hpp>
 #include <edgecloud/generate/tokenizer_loader.hpp>
+#include <edgecloud/model/lora.hpp>
 #include <edgecloud/model/qwen3.hpp>
 #include <edgecloud/model/session.hpp>
 #include <edgecloud/text/chat_template.hpp>
@@ -44,6 +51,7 @@ struct engine_backend_config {
   size_t context = 2048;          // KV positions (prompt + answer)
   int default_max_tokens = 256;   // when the request gives none
   std::filesystem::path tokenizer_json;  // empty: the GGUF's own tokenizer.ggml.* keys
+  std::vector<model::lora_file> lora;    // LoRA adapters, ids 0..n-1 in this order
 };
 
 class engine_backend {
@@ -61,13 +69,22 @@ class engine_backend {
   }
 
   const model::qwen3& model() const noexcept { return state_->model; }
+  // The loaded adapters as openai_server_config::lora_adapters wants them.
+  std::vector<transport::lora_adapter_info> lora_adapters() const {
+    std::vector<transport::lora_adapter_info> out;
+    for (size_t i = 0; i < state_->adapters.size(); ++i)
+      out.push_back({static_cast<int64_t>(i), state_->adapters[i]->name(),
+                     static_cast<double>(state_->config.lora[i].scale)});
+    return out;
+  }
   const text::tokenizer& tokenizer() const noexcept { return state_->tok; }
 
  private:
   struct state {
     state(model::qwen3 m, text::tokenizer t, const engine_backend_config& c)
         : model(std::move(m)), tok(std::move(t)), config(c),
-          session(model, {.context = c.context, .threads = c.threads}) {
+          session(model, {.context = c.context, .threads = c.threads}),
+          adapters(model::load_lora_files(c.lora, model)) {
       for (const char* name : {"<|im_end|>", "<|endoftext|>"})
         if (auto id = tok.find_token(name)) stops.push_back(*id);
       if (stops.empty()) throw model_error("the tokenizer has no <|im_end|> token (not a Qwen chat model)");
@@ -98,7 +115,22 @@ class engine_backend {
       const auto prompt = text::render_qwen3(messages, tools, options);
       const std::vector<int32_t> ids = text::encode_chat(tok, prompt);
 
+      model::lora_set set;
+      if (request.lora) {
+        for (const auto& l : *request.lora) {
+          if (l.id < 0 || static_cast<size_t>(l.id) >= adapters.size())
+            throw config_error("unknown LoRA adapter id " + std::to_string(l.id));
+          set.push_back({adapters[static_cast<size_t>(l.id)], static_cast<float>(l.scale)});
+        }
+      } else {
+        for (size_t i = 0; i < adapters.size(); ++i) set.push_back({adapters[i], config.lora[i].scale});
+      }
+
       std::lock_guard lock(mutex);
+      if (model::make_lora_key(set) != session.adapter_key()) {
+        session.set_adapters(set);  // drops the positions computed under the old set
+        cached.clear();
+      }
       const size_t ctx = session.config().context;
       if (ids.size() + 1 > ctx)
         throw capacity_error("the prompt is " + std::to_string(ids.size()) + " tokens; the server's context is " +
@@ -144,6 +176,7 @@ class engine_backend {
     engine_backend_config config;
     model::session session;
     std::vector<int32_t> stops;
+    std::vector<std::shared_ptr<const model::lora_adapter>> adapters;  // config.lora, loaded
     std::vector<int32_t> cached;  // token ids whose K/V rows the session holds
     std::mutex mutex;
   };

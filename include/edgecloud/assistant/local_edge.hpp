@@ -16,6 +16,7 @@
 
 #include <edgecloud/assistant/edge_model.hpp>
 #include <edgecloud/generate/tokenizer_loader.hpp>
+#include <edgecloud/model/lora.hpp>
 #include <edgecloud/model/qwen3.hpp>
 #include <edgecloud/tasks/engine.hpp>
 #include <edgecloud/tasks/engine_edge.hpp>
@@ -36,6 +37,9 @@ struct local_edge_config {
   bool auto_language = true;
   tasks::engine_edge_config tasks{};     // per-task options (temperature, budgets, prompts)
   std::filesystem::path tokenizer_json;  // empty: the GGUF's own tokenizer.ggml.* keys
+  // LoRA adapters (model/lora.hpp) every task runs under unless its tasks config names its own
+  // (tasks::*_config::lora); loaded and checked against the model at construction.
+  std::vector<model::lora_file> lora;
 };
 
 // True when the UTF-8 text holds a CJK ideograph, kana or hangul (code points U+2E80..U+D7AF,
@@ -97,7 +101,12 @@ class local_edge {
   struct parts {
     parts(model::qwen3 m, text::tokenizer t, local_edge_config c)
         : model(std::move(m)), tok(std::move(t)), config(std::move(c)),
-          engine(model, tok, engine_config_of(config)), edge(engine, config.tasks) {}
+          engine(model, tok, engine_config_of(config)), edge(engine, config.tasks) {
+      const auto adapters = model::load_lora_files(config.lora, model);
+      model::lora_set set;
+      for (size_t i = 0; i < adapters.size(); ++i) set.push_back({adapters[i], config.lora[i].scale});
+      engine.set_adapters(std::move(set));
+    }
     static tasks::engine_config engine_config_of(const local_edge_config& c) {
       tasks::engine_config e;
       e.runner.session.threads = c.threads;

@@ -10,6 +10,13 @@
 // usable in part: its first L rows serve every sequence that shares L tokens with it, which is
 // what multi-turn history needs (turn n+1 starts with turn n's conversation).
 //
+// Adapters. KV rows depend on the LoRA adapters active when they were computed
+// (model/lora.hpp): every K and V projection, and every layer's input, changes with them. So an
+// entry also carries the model::lora_key of its session's adapter set, and find/covers/insert
+// only ever match entries of the same key: a prefix computed under one set is never reused
+// under another (nor under the base model, whose key is empty). The default key is the base's,
+// so callers without adapters are unchanged.
+//
 // Policy. Entries are keyed by their token sequence; lookup returns the entry with the longest
 // common prefix with the query (a linear scan: a few dozen entries of a few hundred tokens is a
 // few microseconds, far below one forward pass). Memory is capped in bytes (KV rows plus the
@@ -29,6 +36,7 @@
 #include <cstring>
 #include <edgecloud/error.hpp>
 #include <edgecloud/model/kv_cache.hpp>  // kernels::dtype, the KV element type of the model API
+#include <edgecloud/model/lora.hpp>      // model::lora_key
 #include <list>
 #include <memory>
 #include <span>
@@ -86,10 +94,12 @@ class prefix_cache {
 
   // The entry sharing the longest prefix with `tokens` (ties: the most recently used), and how
   // many leading positions of it are usable. Matches shorter than min_tokens are reported as 0.
-  match find(std::span<const int32_t> tokens) {
+  // Only entries computed under `adapters` (the session's adapter_key()) are considered.
+  match find(std::span<const int32_t> tokens, const model::lora_key& adapters = {}) {
     ++stats_.lookups;
     match best;
     for (const entry& e : entries_) {
+      if (e.adapters != adapters) continue;
       const size_t n = common_prefix(e.tokens, tokens);
       if (n > best.length) best = {n, &e};
     }
@@ -99,9 +109,10 @@ class prefix_cache {
   }
 
   // Whether some entry starts with all of `tokens` (no statistics, no LRU change).
-  bool covers(std::span<const int32_t> tokens) const {
+  bool covers(std::span<const int32_t> tokens, const model::lora_key& adapters = {}) const {
     for (const entry& e : entries_)
-      if (e.tokens.size() >= tokens.size() && common_prefix(e.tokens, tokens) == tokens.size())
+      if (e.adapters == adapters && e.tokens.size() >= tokens.size() &&
+          common_prefix(e.tokens, tokens) == tokens.size())
         return true;
     return false;
   }
@@ -131,17 +142,23 @@ class prefix_cache {
     entries_.splice(entries_.begin(), entries_, it);  // most recently used first
   }
 
-  // Stores positions [0, n) of `cache` under tokens[0, n), n = tokens.size() <= cache.size().
-  // Returns false when nothing was stored: too short, already covered by a held entry, or
-  // larger than the whole cap.
+  // Stores positions [0, n) of `cache` under tokens[0, n), n = tokens.size() <= cache.size(),
+  // computed under the adapter set whose key is `adapters`.
+  // Returns false when nothing was stored: too short, already covered by a held entry of the
+  // same adapters, or larger than the whole cap.
   template <CopyableKvCache Cache>
-  bool insert(std::span<const int32_t> tokens, const Cache& cache) {
+  bool insert(std::span<const int32_t> tokens, const Cache& cache,
+              const model::lora_key& adapters = {}) {
     const size_t n = tokens.size();
     if (n < config_.min_tokens) return false;
     if (n > cache.size())
       throw config_error("prefix_cache::insert: " + std::to_string(n) +
                          " tokens but the KV cache holds " + std::to_string(cache.size()));
     for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->adapters != adapters) {
+        ++it;
+        continue;
+      }
       if (it->tokens.size() >= n && common_prefix(it->tokens, tokens) == n) {
         entries_.splice(entries_.begin(), entries_, it);  // covered: refresh it
         return false;
@@ -156,7 +173,8 @@ class prefix_cache {
     const size_t row = cache.row_elements() * cache.element_size();
     const size_t layers = cache.shape().n_layers;
     const size_t kv_bytes = layers * 2 * n * row;
-    const size_t total = kv_bytes + n * sizeof(int32_t) + sizeof(entry);
+    const size_t total =
+        kv_bytes + n * sizeof(int32_t) + adapters.size() * sizeof(uint64_t) + sizeof(entry);
     if (total > config_.max_bytes) return false;
     while (bytes_ + total > config_.max_bytes && !entries_.empty()) {
       bytes_ -= entries_.back().bytes;
@@ -165,6 +183,7 @@ class prefix_cache {
     }
     entry e;
     e.tokens.assign(tokens.begin(), tokens.end());
+    e.adapters = adapters;
     e.n_positions = n;
     e.n_layers = layers;
     e.row_bytes = row;
@@ -198,6 +217,7 @@ class prefix_cache {
  private:
   struct entry {
     std::vector<int32_t> tokens;
+    model::lora_key adapters;  // the adapter set the rows were computed under
     size_t n_positions = 0, n_layers = 0, row_bytes = 0, bytes = 0;
     kernels::dtype type = kernels::dtype::f16;
     std::unique_ptr<std::byte[]> rows;

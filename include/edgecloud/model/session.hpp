@@ -21,6 +21,16 @@
 // Threads: each product is cut into row blocks (16-row multiples, a few per thread) that the
 // pool's threads claim; the input activations are rounded to Q8_0 once per product (when the
 // weight is Q8_0) and shared by every thread. Attention tasks are (position, head) pairs.
+//
+// LoRA (model/lora.hpp): set_adapters(set) chooses the adapters applied from the next token on,
+// unmerged: for each adapted projection y = W x + sum_a s_a B_a (A_a x). The low-rank halves
+// run in two steps around the base product: first T_a = s_a A_a X for every adapter of the
+// projections that share an input (q/k/v, o, gate/up, down: one pool fork, one task per
+// (adapter, projection), kernels::matvec/matmul with A as the weight), then, inside each base
+// product task, Y[i, r] += B_a[r, :] . T_a[i, :] for the task's own rows r (B's rows split
+// exactly as W's, so no thread writes another's rows). Scratch (T, and one dequantized B row per
+// thread) is sized by set_adapters from the set's ranks, or up front from
+// session_config::lora_max_rank: the token loop allocates nothing with adapters active either.
 #pragma once
 
 #include <algorithm>
@@ -31,6 +41,7 @@
 #include <edgecloud/kernels.hpp>
 #include <edgecloud/model/concepts.hpp>
 #include <edgecloud/model/kv_cache.hpp>
+#include <edgecloud/model/lora.hpp>
 #include <edgecloud/model/qwen3.hpp>
 #include <edgecloud/model/thread_pool.hpp>
 #include <memory>
@@ -47,6 +58,9 @@ struct session_config {
   size_t threads = 0;      // including the caller; 0 = std::thread::hardware_concurrency()
   size_t max_batch = 256;  // positions per prefill pass; activations: ~57 KB each for 0.6B
   size_t logits_rows = 1;  // positions whose logits prefill(.., logits_mode::all) can keep
+  // LoRA scratch reserved at construction for adapter sets whose ranks on one projection add
+  // up to at most this (e.g. 32: two rank-16 adapters); 0 = sized by set_adapters.
+  size_t lora_max_rank = 0;
 };
 
 // last: logits of the last new position; all: of every new position (up to logits_rows);
@@ -66,6 +80,8 @@ class basic_session {
         tasks_(pool_->size() == 1 ? 1 : pool_->size() * tasks_per_thread) {
     config_.context = cache_.capacity();
     allocate_arena();
+    // q/k/v, the widest group, holds three T per adapter.
+    if (config_.lora_max_rank > 0) reserve_lora(3 * config_.lora_max_rank, config_.lora_max_rank);
   }
 
   basic_session(basic_session&&) noexcept = default;
@@ -78,6 +94,59 @@ class basic_session {
   size_t threads() const noexcept { return pool_->size(); }
   // Bytes of the activation arena (the KV cache reports its own with cache().bytes()).
   size_t arena_bytes() const noexcept { return arena_bytes_; }
+  // Bytes of the LoRA scratch (0 until an adapter set or lora_max_rank needs it).
+  size_t lora_scratch_bytes() const noexcept { return lora_scratch_floats_ * sizeof(float); }
+
+  // The adapters applied from the next prefill/decode_step on (model/lora.hpp); empty = the
+  // base model. Between requests only: when the set computes differently from the current one
+  // (another make_lora_key), the KV positions computed under the old set are dropped
+  // (truncate(0)), since every later position would attend to them. Bindings with scale 0 are
+  // skipped. Throws model_error for an adapter validated against another base shape,
+  // config_error for a null adapter or a non-finite scale (nothing changed then). Allocates only
+  // here, and only when the set needs more scratch than the session has.
+  void set_adapters(const lora_set& set) {
+    check_lora_set(set);
+    const qwen3_config& c = model_->config();
+    for (const lora_binding& b : set)
+      if (!b.adapter->fits(c))
+        throw model_error("LoRA " + b.adapter->name() +
+                          " was made for another base model shape than this session's");
+    lora_key key = make_lora_key(set);
+    // Operations per (layer, target), T offsets per projection group, scratch needs.
+    std::vector<lora_op> ops;
+    std::vector<uint32_t> begin(c.n_layers * n_lora_targets + 1, 0);
+    std::vector<uint8_t> q8(c.n_layers * n_groups, 0);
+    size_t widest_group = 0, max_rank = 0;
+    for (size_t l = 0; l < c.n_layers; ++l) {
+      size_t group_sum[n_groups] = {};
+      for (size_t t = 0; t < n_lora_targets; ++t) {
+        begin[l * n_lora_targets + t] = static_cast<uint32_t>(ops.size());
+        const size_t g = group_of(static_cast<lora_target>(t));
+        for (const lora_binding& b : set) {
+          if (b.scale == 0.0f) continue;
+          const lora_pair& p = b.adapter->pair(l, static_cast<lora_target>(t));
+          if (!p) continue;
+          ops.push_back({&p, b.adapter->scale_for(b.scale, p.rank), group_sum[g]});
+          group_sum[g] += p.rank;
+          max_rank = std::max(max_rank, p.rank);
+          if (p.a.quantized()) q8[l * n_groups + g] = 1;
+        }
+      }
+      for (size_t g = 0; g < n_groups; ++g) widest_group = std::max(widest_group, group_sum[g]);
+    }
+    begin.back() = static_cast<uint32_t>(ops.size());
+    reserve_lora(widest_group, max_rank);
+    if (key != lora_key_ && cache_.size() > 0) truncate(0);
+    lora_set_ = set;
+    lora_key_ = std::move(key);
+    lora_ops_ = std::move(ops);
+    lora_begin_ = std::move(begin);
+    lora_q8_ = std::move(q8);
+  }
+  void clear_adapters() { set_adapters({}); }
+  const lora_set& adapters() const noexcept { return lora_set_; }
+  // make_lora_key(adapters()): what the KV rows of this session were computed under.
+  const lora_key& adapter_key() const noexcept { return lora_key_; }
 
   // Appends `tokens` at positions size() .. size()+n-1 and returns the logits of the last one.
   // With logits_mode::all, the logits of every new position are kept (at most
@@ -290,6 +359,91 @@ class basic_session {
         8);
   }
 
+  // --- LoRA --------------------------------------------------------------------------------
+  // Projections sharing an input: their T = s A X run in one fork.
+  static constexpr size_t n_groups = 4;  // q/k/v, o, gate/up, down
+  static constexpr size_t group_of(lora_target t) noexcept {
+    return t <= lora_target::v ? 0 : t == lora_target::o ? 1 : t == lora_target::down ? 3 : 2;
+  }
+  struct lora_op {
+    const lora_pair* pair;
+    float scale;      // s = user_scale * alpha / r
+    size_t t_offset;  // T of this op: m rows of `rank` at lora_t_ + m * t_offset
+  };
+  bool lora_active() const noexcept { return !lora_ops_.empty(); }
+  // Whether the input of group g of layer l must be rounded to Q8_0 for some adapter's A.
+  bool lora_needs_q8(size_t l, size_t g) const noexcept {
+    return !lora_q8_.empty() && lora_q8_[l * n_groups + g] != 0;
+  }
+
+  // Grows the scratch to hold T for a group whose ranks add up to `group_rank` and one
+  // dequantized B row of `max_rank` per thread. Never shrinks.
+  void reserve_lora(size_t group_rank, size_t max_rank) {
+    group_rank = std::max(group_rank, lora_group_rank_);
+    max_rank = std::max(max_rank, lora_max_rank_);
+    if (group_rank == lora_group_rank_ && max_rank == lora_max_rank_) return;
+    const size_t t_floats = detail::checked_mul(config_.max_batch, group_rank, "the LoRA scratch");
+    const size_t row_floats = detail::checked_mul(pool_->size(), max_rank, "the LoRA scratch");
+    lora_scratch_ = detail::aligned_bytes((t_floats + row_floats) * sizeof(float));
+    lora_t_ = reinterpret_cast<float*>(lora_scratch_.get());
+    lora_row_ = lora_t_ + t_floats;
+    lora_scratch_floats_ = t_floats + row_floats;
+    lora_group_rank_ = group_rank;
+    lora_max_rank_ = max_rank;
+  }
+
+  // T_op = s_op * A_op X for every op of targets [t0, t1] of `layer`: X is m rows of the
+  // group's input (Xq its Q8_0 rounding when some A is Q8_0). One task per op.
+  void lora_down(size_t layer, lora_target t0, lora_target t1, size_t m, const float* X,
+                 const kernels::block_q8_0* Xq) {
+    const uint32_t b = lora_begin_[layer * n_lora_targets + static_cast<size_t>(t0)];
+    const uint32_t e = lora_begin_[layer * n_lora_targets + static_cast<size_t>(t1) + 1];
+    if (b == e) return;
+    pool_->run(e - b, [&](size_t task, size_t) {
+      const lora_op& op = lora_ops_[b + task];
+      const size_t r = op.pair->rank;
+      float* T = lora_t_ + m * op.t_offset;
+      product(op.pair->a, m, X, Xq, T, r, 0, r);
+      for (size_t i = 0; i < m * r; ++i) T[i] *= op.scale;
+    });
+  }
+
+  // Y[i*ldy + row] += sum_op B_op[row, :] . T_op[i, :] for rows [r0, r1) of `target`.
+  void lora_up(size_t layer, lora_target target, size_t m, float* Y, size_t ldy, size_t r0,
+               size_t r1, size_t thread) const noexcept {
+    const uint32_t b = lora_begin_[layer * n_lora_targets + static_cast<size_t>(target)];
+    const uint32_t e = lora_begin_[layer * n_lora_targets + static_cast<size_t>(target) + 1];
+    float* buf = lora_row_ + thread * lora_max_rank_;
+    for (uint32_t o = b; o < e; ++o) {
+      const lora_op& op = lora_ops_[o];
+      const weight_view& B = op.pair->b;
+      const size_t r = op.pair->rank;
+      const float* T = lora_t_ + m * op.t_offset;
+      for (size_t row = r0; row < r1; ++row) {
+        const float* w = buf;
+        if (B.type == kernels::dtype::f32)
+          w = reinterpret_cast<const float*>(B.row(row));
+        else
+          kernels::dequantize_row(B.type, B.row(row), buf, r);
+        for (size_t i = 0; i < m; ++i) Y[i * ldy + row] += dot(w, T + i * r, r);
+      }
+    }
+  }
+
+  // Four independent sums so the loop vectorises without reassociation flags.
+  static float dot(const float* a, const float* b, size_t n) noexcept {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      s0 += a[j] * b[j];
+      s1 += a[j + 1] * b[j + 1];
+      s2 += a[j + 2] * b[j + 2];
+      s3 += a[j + 3] * b[j + 3];
+    }
+    for (; j < n; ++j) s0 += a[j] * b[j];
+    return (s0 + s1) + (s2 + s3);
+  }
+
   void forward(std::span<const int32_t> tokens, size_t logits_offset, size_t logits_rows);
   void attention_block(size_t layer, size_t m, size_t p0);
   void ffn_block(size_t layer, size_t m);
@@ -308,6 +462,16 @@ class basic_session {
   size_t logits_first_ = 0, logits_count_ = 0;
   const float* hidden_row_ = nullptr;
   bool hidden_valid_ = false;
+  // LoRA: the active set, its key, the ops per (layer, target), and the scratch.
+  lora_set lora_set_;
+  lora_key lora_key_;
+  std::vector<lora_op> lora_ops_;
+  std::vector<uint32_t> lora_begin_;  // ops of (l, t): [begin[l*7+t], begin[l*7+t+1])
+  std::vector<uint8_t> lora_q8_;      // n_layers x n_groups
+  std::unique_ptr<std::byte[], detail::aligned_free> lora_scratch_;
+  float* lora_t_ = nullptr;    // max_batch x lora_group_rank_
+  float* lora_row_ = nullptr;  // threads x lora_max_rank_
+  size_t lora_scratch_floats_ = 0, lora_group_rank_ = 0, lora_max_rank_ = 0;
 };
 
 using session = basic_session<>;
@@ -357,14 +521,22 @@ void basic_session<Cache>::attention_block(size_t layer, size_t m, size_t p0) {
   const size_t E = c.n_embd, QD = c.q_dim(), KD = c.kv_dim(), hd = c.head_dim;
 
   // h = rmsnorm(x) * attn_norm; q, k, v = W h: one fork for all three products.
-  norm_rows(x_, L.attn_norm, h_, m, L.wq.quantized() || L.wk.quantized() || L.wv.quantized());
-  pool_->run(tasks_, [&](size_t t, size_t) {
+  const bool lora = lora_active();
+  norm_rows(x_, L.attn_norm, h_, m,
+            L.wq.quantized() || L.wk.quantized() || L.wv.quantized() || lora_needs_q8(layer, 0));
+  if (lora) lora_down(layer, lora_target::q, lora_target::v, m, h_, xq_);
+  pool_->run(tasks_, [&](size_t t, size_t thread) {
     size_t r0, r1;
     split(QD, t, tasks_, r0, r1);
     product(L.wq, m, h_, xq_, q_, QD, r0, r1);
+    if (lora) lora_up(layer, lora_target::q, m, q_, QD, r0, r1, thread);
     split(KD, t, tasks_, r0, r1);
     product(L.wk, m, h_, xq_, k_, KD, r0, r1);
     product(L.wv, m, h_, xq_, v_, KD, r0, r1);
+    if (lora) {
+      lora_up(layer, lora_target::k, m, k_, KD, r0, r1, thread);
+      lora_up(layer, lora_target::v, m, v_, KD, r0, r1, thread);
+    }
   });
 
   // Biases (Qwen2), per-head q/k RMSNorm (Qwen3), NeoX RoPE, then k, v into the cache.
@@ -406,11 +578,13 @@ void basic_session<Cache>::attention_block(size_t layer, size_t m, size_t p0) {
   });
 
   // x += Wo att, each thread adding the rows it computed.
-  if (L.wo.quantized()) quantize_rows(att_, m, QD);
-  pool_->run(tasks_, [&](size_t t, size_t) {
+  if (L.wo.quantized() || lora_needs_q8(layer, 1)) quantize_rows(att_, m, QD);
+  if (lora) lora_down(layer, lora_target::o, lora_target::o, m, att_, xq_);
+  pool_->run(tasks_, [&](size_t t, size_t thread) {
     size_t r0, r1;
     split(E, t, tasks_, r0, r1);
     product(L.wo, m, att_, xq_, h_, E, r0, r1);
+    if (lora) lora_up(layer, lora_target::o, m, h_, E, r0, r1, thread);
     for (size_t i = 0; i < m; ++i)
       for (size_t r = r0; r < r1; ++r) x_[i * E + r] += h_[i * E + r];
   });
@@ -422,15 +596,22 @@ void basic_session<Cache>::ffn_block(size_t layer, size_t m) {
   const qwen3_layer& L = model_->layer(layer);
   const size_t E = c.n_embd, F = c.n_ff;
 
-  norm_rows(x_, L.ffn_norm, h_, m, L.gate.quantized() || L.up.quantized());
-  pool_->run(tasks_, [&](size_t t, size_t) {
+  const bool lora = lora_active();
+  norm_rows(x_, L.ffn_norm, h_, m,
+            L.gate.quantized() || L.up.quantized() || lora_needs_q8(layer, 2));
+  if (lora) lora_down(layer, lora_target::gate, lora_target::up, m, h_, xq_);
+  pool_->run(tasks_, [&](size_t t, size_t thread) {
     size_t r0, r1;
     split(F, t, tasks_, r0, r1);
     product(L.gate, m, h_, xq_, gate_, F, r0, r1);
     product(L.up, m, h_, xq_, up_, F, r0, r1);
+    if (lora) {
+      lora_up(layer, lora_target::gate, m, gate_, F, r0, r1, thread);
+      lora_up(layer, lora_target::up, m, up_, F, r0, r1, thread);
+    }
   });
   // gate = silu(gate) * up, rounded to Q8_0 for the down product.
-  const bool quantize = L.down.quantized();
+  const bool quantize = L.down.quantized() || lora_needs_q8(layer, 3);
   pool_->parallel_for(
       m,
       [&](size_t b, size_t e, size_t) {
@@ -440,10 +621,12 @@ void basic_session<Cache>::ffn_block(size_t layer, size_t m) {
         }
       },
       8);
-  pool_->run(tasks_, [&](size_t t, size_t) {
+  if (lora) lora_down(layer, lora_target::down, lora_target::down, m, gate_, xq_);
+  pool_->run(tasks_, [&](size_t t, size_t thread) {
     size_t r0, r1;
     split(E, t, tasks_, r0, r1);
     product(L.down, m, gate_, xq_, h_, E, r0, r1);
+    if (lora) lora_up(layer, lora_target::down, m, h_, E, r0, r1, thread);
     for (size_t i = 0; i < m; ++i)
       for (size_t r = r0; r < r1; ++r) x_[i * E + r] += h_[i * E + r];
   });

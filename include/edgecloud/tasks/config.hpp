@@ -7,14 +7,18 @@
 //   few-shot: `examples`, user/assistant turns, unchanged
 //   user message: `user` with {text} (the request's text) and, for rewrite, {history}
 //   then the assistant's turn with thinking off.
+// Every task config has `lora`: the LoRA adapters the task runs under (model/lora.hpp);
+// nullopt = the engine's (engine::set_adapters), a set (possibly empty = the base) = this one.
 // Everything before {text} is the task's fixed prefix: computed once and kept in the prefix
 // cache (for rewrite it includes the conversation, which the next turn shares). Put {text}
 // right after a newline so the fixed part tokenizes the same whatever text follows.
 #pragma once
 
 #include <edgecloud/generate/json_schema.hpp>
+#include <edgecloud/model/lora.hpp>
 #include <edgecloud/tasks/chat_prompt.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +49,7 @@ struct intent_config {
   double temperature = 1.0;               // calibration temperature (routing's calibration tool)
   label_head head = label_head::restricted;
   bool end_with_stop_token = true;  // label sequences end with <|im_end|>: "the whole answer"
+  std::optional<model::lora_set> lora;  // nullopt: the engine's adapters
 };
 
 struct rewrite_config {
@@ -52,12 +57,14 @@ struct rewrite_config {
   std::optional<prompt_template> prompt;
   size_t max_tokens = 48;           // the rewrite always ends within this many tokens
   size_t max_history_messages = 8;  // most recent turns shown to the model
+  std::optional<model::lora_set> lora;  // nullopt: the engine's adapters
 };
 
 struct summary_config {
   language lang = language::en;
   std::optional<prompt_template> prompt;
   size_t max_tokens = 64;  // 64 or 128 on the edge; any positive budget works
+  std::optional<model::lora_set> lora;  // nullopt: the engine's adapters
 };
 
 struct tool_config {
@@ -67,6 +74,7 @@ struct tool_config {
   std::optional<prompt_template> prompt;
   size_t max_tokens = 256;
   generate::json_options json{};  // string/array bounds of the arguments
+  std::optional<model::lora_set> lora;  // nullopt: the engine's adapters
 };
 
 inline std::vector<std::string> default_safety_categories() {
@@ -80,6 +88,7 @@ struct safety_config {
   std::optional<prompt_template> prompt;
   size_t max_tokens = 32;
   bool detect_pii = true;  // also run the rule-based PII detector (tasks/pii.hpp)
+  std::optional<model::lora_set> lora;  // nullopt: the engine's adapters
 };
 
 // A short free answer (the assistant's edge reply): conversation turns as chat messages.
@@ -88,6 +97,7 @@ struct answer_config {
   std::optional<prompt_template> prompt;  // examples are ignored: the history takes their place
   size_t max_tokens = 128;
   size_t max_history_messages = 8;
+  std::optional<model::lora_set> lora;  // nullopt: the engine's adapters
 };
 
 // The shipped prompts.

@@ -66,6 +66,16 @@ class engine {
   }
 
   model_runner& runner() noexcept { return runner_; }
+
+  // The LoRA adapters of every task whose configuration has no `lora` of its own (empty: the
+  // base model). A task config's `lora` (even an empty set) replaces them for that task, so one
+  // engine runs e.g. intent under one adapter and safety under another on the same base; the
+  // prefix cache keeps each set's prefixes apart (model_runner.hpp).
+  void set_adapters(model::lora_set set) {
+    model::check_lora_set(set);
+    adapters_ = std::move(set);
+  }
+  const model::lora_set& adapters() const noexcept { return adapters_; }
   const text::tokenizer& tokenizer() const noexcept { return *tok_; }
   int32_t end_token() const noexcept { return im_end_; }
 
@@ -77,6 +87,7 @@ class engine {
     const auto& prompt = request.prompt;
     const auto& seqs = request.labels;
     const runner_stats before = runner_.stats();
+    use_adapters(c.lora);
     runner_.begin(prompt.ids, prompt.fixed);
     const auto s = score_label_choice(runner_, seqs, c.head, c.temperature);
     intent_result r;
@@ -104,6 +115,7 @@ class engine {
     const auto prompt = render(resolve(c.prompt, task_kind::rewrite, c.lang),
                                {{"max_tokens", std::to_string(c.max_tokens)}, {"history", h}},
                                query, c.max_tokens + 1);
+    use_adapters(c.lora);
     return free_text(prompt, false, c.max_tokens, t0);
   }
   text_result rewrite(std::string_view query, const rewrite_config& c = {}) {
@@ -115,6 +127,7 @@ class engine {
     const auto prompt =
         render(resolve(c.prompt, task_kind::summary, c.lang),
                {{"max_tokens", std::to_string(c.max_tokens)}}, text, c.max_tokens + 1);
+    use_adapters(c.lora);
     return free_text(prompt, true, c.max_tokens, t0);
   }
 
@@ -129,6 +142,7 @@ class engine {
                                            generate::constraint::choice({"none"})});
     });
     const runner_stats before = runner_.stats();
+    use_adapters(c.lora);
     runner_.begin(prompt.ids, prompt.fixed);
     const auto g = decode(con, c.max_tokens, "select_tool");
     tool_result r;
@@ -160,6 +174,7 @@ class engine {
     auto& unsafe_con = constraint(
         key + ":unsafe", -1, [&] { return generate::json_schema_constraint(schema["anyOf"][1]); });
     const runner_stats before = runner_.stats();
+    use_adapters(c.lora);
     runner_.begin(prompt.ids, prompt.fixed);
     const std::vector<std::vector<int32_t>> verdicts = {
         tok_->encode("{\"safe\": true", text::encode_mode::trusted),
@@ -191,6 +206,7 @@ class engine {
     p.examples.assign(history.begin() + static_cast<ptrdiff_t>(first), history.end());
     const auto prompt =
         render(p, {{"max_tokens", std::to_string(c.max_tokens)}}, query, c.max_tokens + 1);
+    use_adapters(c.lora);
     return free_text(prompt, true, c.max_tokens, t0, on_text);
   }
 
@@ -284,6 +300,10 @@ class engine {
     return r;
   }
 
+  void use_adapters(const std::optional<model::lora_set>& task_set) {
+    runner_.set_adapters(task_set ? *task_set : adapters_);
+  }
+
   request_stats delta(const runner_stats& b, const encoded_prompt& p, size_t output_tokens,
                       clock::time_point t0) const {
     const runner_stats& a = runner_.stats();
@@ -301,6 +321,7 @@ class engine {
   const text::tokenizer* tok_;
   engine_config config_;
   model_runner runner_;
+  model::lora_set adapters_;  // for tasks without their own
   int32_t im_end_ = -1;
   std::shared_ptr<const generate::token_vocabulary> vocab_;
   std::map<std::string, std::unique_ptr<generate::token_constraint>> constraints_;

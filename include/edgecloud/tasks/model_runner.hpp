@@ -18,6 +18,11 @@
 // way the KV rows are exactly what a fresh computation gives (prefix_cache.hpp says why), so
 // logits do not depend on what was cached.
 //
+// Adapters: set_adapters(set) chooses the LoRA set of the following requests (model/lora.hpp).
+// A set that computes differently drops what the session holds (its KV rows are the old set's)
+// and the prefix cache is searched and filled under the new set's key, so nothing computed
+// under one set is ever reused under another.
+//
 // Restricted head: candidate_logits(ids) = W_out[ids] . h, computing only those rows (the full
 // head is the largest product of a step for a 151,936-token vocabulary). The values are the
 // full head's (same kernel, same Q8_0 rounding of h), not normalised over the vocabulary.
@@ -72,6 +77,17 @@ class model_runner {
   const model_output_head& output_head() const noexcept { return head_; }
   size_t n_vocab() const noexcept { return session_.n_vocab(); }
   size_t context() const noexcept { return session_.config().context; }
+  // The LoRA adapters of the next requests (empty: the base model). Between requests.
+  void set_adapters(const model::lora_set& set) {
+    model::check_lora_set(set);
+    if (model::make_lora_key(set) == session_.adapter_key()) return;  // the same computation
+    session_.set_adapters(set);  // drops the positions computed under the old set
+    tokens_.clear();
+    computed_ = 0;
+    fresh_ = false;
+  }
+  const model::lora_set& adapters() const noexcept { return session_.adapters(); }
+
   // Every token appended so far (computed or pending).
   std::span<const int32_t> tokens() const noexcept { return tokens_; }
 
@@ -89,7 +105,8 @@ class model_runner {
     const size_t held =
         std::min(generate::prefix_cache::common_prefix({tokens_.data(), computed_}, prompt),
                  prompt.size() - 1);
-    auto m = cache_.find(prompt.first(prompt.size() - 1));
+    const model::lora_key& adapters = session_.adapter_key();
+    auto m = cache_.find(prompt.first(prompt.size() - 1), adapters);
     if (m.length > held) {
       cache_.restore(m, session_.mutable_cache());
       computed_ = m.length;
@@ -104,8 +121,8 @@ class model_runner {
       run(prompt.subspan(computed_, keep - computed_), model::logits_mode::none);
       tokens_.assign(prompt.begin(), prompt.begin() + static_cast<ptrdiff_t>(keep));
     }
-    if (keep >= cache_.config().min_tokens && !cache_.covers(prompt.first(keep)))
-      cache_.insert(prompt.first(keep), session_.cache());
+    if (keep >= cache_.config().min_tokens && !cache_.covers(prompt.first(keep), adapters))
+      cache_.insert(prompt.first(keep), session_.cache(), adapters);
     tokens_.insert(tokens_.end(), prompt.begin() + static_cast<ptrdiff_t>(tokens_.size()),
                    prompt.end());
     fresh_ = false;

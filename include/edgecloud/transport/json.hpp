@@ -9,6 +9,7 @@
 #include <edgecloud/transport/backend.hpp>
 #include <edgecloud/transport/types.hpp>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include <map>
@@ -154,11 +155,34 @@ inline nlohmann::json request_to_json(const chat_request& req, const std::string
   if (req.top_p) body["top_p"] = *req.top_p;
   if (!req.stop.empty()) body["stop"] = req.stop;
   if (req.seed) body["seed"] = *req.seed;
+  if (req.lora) {
+    body["lora"] = nlohmann::json::array();
+    for (const auto& l : *req.lora) body["lora"].push_back({{"id", l.id}, {"scale", l.scale}});
+  }
   body["stream"] = req.stream;
   if (req.stream && stream_usage) body["stream_options"] = {{"include_usage", true}};
   if (placement == findings_placement::body_field && !req.findings.empty())
     body[std::string(findings_field)] = findings_to_json(req.findings);
   return body;
+}
+
+// llama.cpp's adapter list [{"id": 0, "scale": 1.0}, ...] (per request, or POST
+// /lora-adapters): an error message, empty on success. Ids are checked against the loaded
+// adapters by the server; here only the form: integer ids, finite number scales.
+inline std::string lora_list_from_json(const nlohmann::json& j, std::vector<lora_choice>& out) {
+  if (!j.is_array()) return "'lora' must be an array of {\"id\": N, \"scale\": S}";
+  for (const auto& e : j) {
+    auto id = e.is_object() ? e.find("id") : e.end();
+    auto scale = e.is_object() ? e.find("scale") : e.end();
+    if (!e.is_object() || id == e.end() || !id->is_number_integer() || scale == e.end() ||
+        !scale->is_number())
+      return "each 'lora' entry needs an integer 'id' and a number 'scale'";
+    const double s = scale->get<double>();
+    if (!std::isfinite(s) || std::fabs(s) > 1e4)
+      return "'lora' scale " + scale->dump() + " is not a finite number with |scale| <= 1e4";
+    out.push_back({id->get<std::int64_t>(), s});
+  }
+  return {};
 }
 
 // Reads a request body as a server; returns an error message (empty on success) instead of
@@ -208,6 +232,10 @@ inline std::string request_from_json(const nlohmann::json& body, chat_request& r
   }
   if (auto s = body.find("stream"); s != body.end() && s->is_boolean()) req.stream = s->get<bool>();
   if (auto f = body.find(findings_field); f != body.end()) req.findings = findings_from_json(*f);
+  if (auto l = body.find("lora"); l != body.end()) {
+    auto problem = lora_list_from_json(*l, req.lora.emplace());
+    if (!problem.empty()) return problem;
+  }
   return {};
 }
 

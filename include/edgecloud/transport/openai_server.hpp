@@ -6,6 +6,14 @@
 //   POST /v1/chat/completions   non-streamed JSON or SSE (`data: {chunk}` ... `data: [DONE]`)
 //   GET  /v1/models             the configured model names
 //   GET  /health                {"status":"ok"}
+//   GET  /lora-adapters         [{"id":0,"path":"...","scale":1.0}] (llama.cpp's server form)
+//   POST /lora-adapters         [{"id":0,"scale":0.5}]: new server-wide scales (unnamed: 0)
+//
+// LoRA (llama.cpp's server semantics): the adapters the backend loaded are listed in
+// config.lora_adapters. A chat request's "lora": [{"id": 0, "scale": 1.0}] sets the scales for
+// that request (adapters it does not name: 0); without it the server-wide scales apply. Unknown
+// ids and malformed entries are 400. The backend receives chat_request::lora resolved: every
+// adapter with its effective scale.
 //
 // Loopback (127.0.0.1) by default; HTTPS when a certificate and key are given; a bearer API key
 // when configured. The edge's findings are read from the `edgecloud` body field or the
@@ -53,6 +61,7 @@ struct openai_server_config {
   std::size_t max_request_bytes = std::size_t(4) << 20;
   std::string tls_cert_file, tls_key_file;  // both set = HTTPS
   std::uint64_t fault_seed = 42;            // makes rate-based faults reproducible
+  std::vector<lora_adapter_info> lora_adapters;  // ids 0..n-1, in order (the backend's)
 };
 
 // Everything counts once per POST /v1/chat/completions that reached a handler:
@@ -110,6 +119,26 @@ class openai_server {
     std::lock_guard lock(fault_mutex_);
     return faults_;
   }
+  // The server-wide LoRA scales (GET /lora-adapters).
+  std::vector<lora_adapter_info> lora_adapters() const {
+    std::lock_guard lock(lora_mutex_);
+    return config_.lora_adapters;
+  }
+  // A request's "lora" list (or POST /lora-adapters') as every adapter with its scale, those
+  // not named at 0; an error message for an unknown id.
+  std::string resolve_lora(const std::vector<lora_choice>& given,
+                           std::vector<lora_choice>& out) const {
+    std::lock_guard lock(lora_mutex_);
+    out.clear();
+    for (const auto& a : config_.lora_adapters) out.push_back({a.id, 0.0});
+    for (const auto& g : given) {
+      if (g.id < 0 || g.id >= static_cast<std::int64_t>(out.size()))
+        return "unknown LoRA adapter id " + std::to_string(g.id) + " (the server has " +
+               std::to_string(out.size()) + "; GET /lora-adapters lists them)";
+      out[static_cast<std::size_t>(g.id)].scale = g.scale;
+    }
+    return {};
+  }
   // The next `count` chat requests are answered with `status` (and Retry-After when >= 0).
   void fail_next(int count, int status = 503, int retry_after_s = -1) {
     std::lock_guard lock(fault_mutex_);
@@ -159,6 +188,7 @@ class openai_server {
   bool started_ = false;
   std::mutex rng_mutex_;
   std::mt19937_64 rng_;
+  mutable std::mutex lora_mutex_;  // guards config_.lora_adapters' scales
   mutable std::mutex fault_mutex_;
   fault_config faults_;
   int fail_next_ = 0, fail_next_status_ = 503, fail_next_retry_after_ = -1;

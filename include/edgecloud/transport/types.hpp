@@ -69,6 +69,19 @@ struct edge_findings {
   }
 };
 
+// LoRA adapters as llama.cpp's server names them: by the index of the adapter loaded at start.
+// The transport only carries these numbers; what an id means is the backend's business.
+struct lora_choice {
+  std::int64_t id = 0;
+  double scale = 1.0;
+};
+// What GET /lora-adapters lists: [{"id":0,"path":"...","scale":1.0}].
+struct lora_adapter_info {
+  std::int64_t id = 0;
+  std::string path;
+  double scale = 1.0;  // the server-wide scale (requests without "lora" use it)
+};
+
 // One Chat Completions request. Empty `model` means the transport's configured default.
 struct chat_request {
   std::string model;
@@ -82,6 +95,10 @@ struct chat_request {
   std::optional<std::int64_t> seed;
   bool stream = false;                 // SSE streaming when true
   edge_findings findings;              // sent in the "edgecloud" extension field
+  // llama.cpp's per-request "lora": [{"id": 0, "scale": 1.0}]. Unset: the server's own scales.
+  // A server resolves it before the backend sees it: then it lists every loaded adapter with
+  // its effective scale (those the request did not name at 0, as llama.cpp's server does).
+  std::optional<std::vector<lora_choice>> lora;
   // Extra top-level fields merged into the body verbatim, for server-specific options such as
   // vLLM's {"chat_template_kwargs": {"enable_thinking": false}} for Qwen3.
   nlohmann::json extra = nlohmann::json::object();

@@ -59,6 +59,27 @@ inline int openai_server::start() {
       data.push_back({{"id", m}, {"object", "model"}, {"created", 0}, {"owned_by", "edgecloud"}});
     res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
   });
+  server_->Get("/lora-adapters", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req)) return send_error(res, 401, "invalid API key", "authentication_error");
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& a : lora_adapters())
+      list.push_back({{"id", a.id}, {"path", a.path}, {"scale", a.scale}});
+    res.set_content(list.dump(), "application/json");
+  });
+  server_->Post("/lora-adapters", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req)) return send_error(res, 401, "invalid API key", "authentication_error");
+    const auto body = nlohmann::json::parse(req.body, nullptr, false);
+    std::vector<lora_choice> given, all;
+    std::string problem = body.is_discarded() ? "request body is not valid JSON"
+                                              : lora_list_from_json(body, given);
+    if (problem.empty()) problem = resolve_lora(given, all);
+    if (!problem.empty()) return send_error(res, 400, problem, "invalid_request_error");
+    {
+      std::lock_guard lock(lora_mutex_);
+      for (std::size_t i = 0; i < all.size(); ++i) config_.lora_adapters[i].scale = all[i].scale;
+    }
+    res.set_content(R"({"success":true})", "application/json");
+  });
   server_->Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
     handle_chat(req, res);
   });
@@ -129,6 +150,17 @@ inline void openai_server::handle_chat(const httplib::Request& req, httplib::Res
   if (auto problem = request_from_json(body, job->request); !problem.empty()) {
     rejected_.fetch_add(1);
     return send_error(res, 400, problem, "invalid_request_error");
+  }
+  if (job->request.lora) {  // the request's own scales; the others at 0
+    std::vector<lora_choice> resolved;
+    if (auto problem = resolve_lora(*job->request.lora, resolved); !problem.empty()) {
+      rejected_.fetch_add(1);
+      return send_error(res, 400, problem, "invalid_request_error");
+    }
+    job->request.lora = std::move(resolved);
+  } else if (!config_.lora_adapters.empty()) {  // the server-wide scales
+    auto& l = job->request.lora.emplace();
+    for (const auto& a : lora_adapters()) l.push_back({a.id, a.scale});
   }
   if (job->request.findings.empty() && req.has_header(std::string(findings_header).c_str())) {
     job->request.findings = findings_from_json(nlohmann::json::parse(
