@@ -160,6 +160,28 @@ classify calls): for trainers. --jsonl: a header line {"labels","label_ids","end
 "context"}, then {"ids","fixed","dropped_input_tokens"} per {"text": ...} line on stdin.
   --config      takes the prompt and options from its "task" section
 example: echo '{"text":"will it rain"}' | edgecloud task-prompt --tokenizer tokenizer.json --labels weather,oos --jsonl)~"},
+      {"convert", R"~(usage: edgecloud convert HF_DIR --outtype f32|f16|bf16|q8_0 OUT.gguf [--report] [--json]
+                        [--name NAME] [--threads N]
+Converts a Hugging Face Qwen3/Qwen2 checkpoint (config.json, model.safetensors or shards with
+model.safetensors.index.json, tokenizer.json) to GGUF as llama.cpp's converter writes it.
+  --outtype     matrix type (norms stay F32); default f32
+  --report      per-tensor error, then logits against the F32 conversion on built-in prompts
+  --json        one JSON object (with the report)
+  --name        general.name (default: the directory name); --threads: for the report's engine
+example: edgecloud convert Qwen3-0.6B --outtype q8_0 qwen3-0.6b-q8_0.gguf --report)~"},
+      {"convert-lora", R"~(usage: edgecloud convert-lora PEFT_DIR --base BASE.gguf --outtype f32|f16|bf16|q8_0 OUT.gguf [--json]
+Converts a PEFT LoRA adapter (adapter_config.json, adapter_model.safetensors) to a llama.cpp
+GGUF LoRA checked against the base's shapes; rsLoRA is written as alpha * sqrt(r).
+  --base        the converted base model
+  --outtype     type of lora_a / lora_b (default f32)
+example: edgecloud convert-lora my-adapter --base qwen3-0.6b-f32.gguf --outtype f32 my-adapter.gguf)~"},
+      {"make-checkpoint", R"~(usage: edgecloud make-checkpoint [--shape qwen3-0.6b|tiny] [--arch qwen3|qwen2] [--dtype bf16|f16|f32]
+                                [--shards N] [--untied] [--seed N] [--tokenizer DIR] OUT_DIR
+Writes a random-weight Hugging Face checkpoint, to try or measure `convert`.
+  --shape       tiny (default) or qwen3-0.6b; --arch: Qwen3ForCausalLM or Qwen2ForCausalLM
+  --shards      N > 1: model-0000i-of-0000N.safetensors + model.safetensors.index.json
+  --tokenizer   copy tokenizer.json (+ tokenizer_config.json) from DIR (default: a small synthetic one)
+example: edgecloud make-checkpoint --shape qwen3-0.6b --tokenizer Qwen3-0.6B ckpt)~"},
   };
   return t;
 }

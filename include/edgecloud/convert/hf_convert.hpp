@@ -499,6 +499,8 @@ inline convert_result convert_hf_to_gguf(const std::filesystem::path& hf_dir,
           for (size_t r0 = 0; r0 < rows; r0 += block_rows) {
             const size_t nr = std::min(block_rows, rows - r0);
             read_rows_f32(*src, r0, nr, x.data());
+            const uint64_t src_row = src->cols() * st_dtype_size(src->dtype);
+            ck.release(*src, r0 * src_row, (r0 + nr) * src_row);  // done with these source pages
             encode_rows(type, x.data(), nr, cols, enc.data());
             sink.write(enc.data(), nr * row_bytes);
             if (err && type != gguf::type_f32) {

@@ -287,14 +287,16 @@ class safetensors_file {
   // Gives the pages of `t` back to the kernel (they are re-read from the file if touched again):
   // a converter that has finished a tensor calls it so the resident set does not grow with the
   // checkpoint. Only whole pages inside the tensor are dropped.
-  void release(const st_tensor& t) const noexcept {
+  void release(const st_tensor& t) const noexcept { release(t, 0, t.n_bytes()); }
+  // The same for bytes [from, to) of `t` (a block of rows already converted).
+  void release(const st_tensor& t, uint64_t from, uint64_t to) const noexcept {
 #if EDGECLOUD_HAS_MMAP
-    if (!map_ || !map_->data()) return;
+    if (!map_ || !map_->data() || from >= to || to > t.n_bytes()) return;
     const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    const uint64_t b = (t.begin + page - 1) / page * page, e = t.end / page * page;
+    const uint64_t b = (t.begin + from + page - 1) / page * page, e = (t.begin + to) / page * page;
     if (e > b) ::madvise(const_cast<std::byte*>(map_->data()) + b, e - b, MADV_DONTNEED);
 #else
-    (void)t;
+    (void)t, (void)from, (void)to;
 #endif
   }
 
@@ -448,6 +450,9 @@ class checkpoint {
     return *files_[where_.at(std::string(name))];
   }
   void release(const st_tensor& t) const { file_of(t.name).release(t); }
+  void release(const st_tensor& t, uint64_t from, uint64_t to) const {
+    file_of(t.name).release(t, from, to);
+  }
   size_t n_files() const noexcept { return files_.size(); }
   uint64_t size_bytes() const {
     uint64_t n = 0;
