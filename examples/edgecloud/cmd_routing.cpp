@@ -18,7 +18,7 @@
 // "task" section (the classification prompt a trained model expects), which eval --model and
 // route --model apply to the engine's intent task and calibrate --out writes back unchanged.
 // eval --records prints one line per request first, {"text", "label", "predicted",
-// "confidence", "latency_ms", "route"}, then the report; with --json the report is the last line.
+// "confidence", "latency_ms", "out_of_set", "route"}, then the report; with --json the report is the last line.
 //
 // `route --model M` runs the assistant on the SDK's engine (local_edge: the edge tasks over the
 // GGUF model); without --model (or with --stand-in-edge) on the deterministic keyword stand-in
@@ -251,6 +251,7 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
     r.edge_confidence = res.confidence;
     r.edge_quality.reset();
     r.edge_latency_ms = res.stats.ms;
+    r.out_of_set_mass = res.out_of_set;
     r.routed.reset();
     r.label_scores = res.log_probs;
     const auto gold = std::find(labels.begin(), labels.end(), r.gold);
@@ -285,6 +286,7 @@ int run_eval(const std::vector<std::string>& argv) {
                                 {"predicted", r.edge_prediction},
                                 {"confidence", r.edge_confidence},
                                 {"latency_ms", r.edge_latency_ms},
+                                {"out_of_set", r.out_of_set_mass},
                                 {"route", routing::routed_to_cloud(r, deployment.policy) ? "cloud" : "edge"}};
       std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     }
@@ -333,7 +335,8 @@ int run_calibrate(const std::vector<std::string>& argv) {
   cli::deployment_config deployment = cli::read_deployment_config(a.get("config"));
   routing::policy_config& config = deployment.policy;
   auto per_task =
-      routing::calibrate_thresholds(records, target, &config.thresholds, config.cloud_labels);
+      routing::calibrate_thresholds(records, target, &config.thresholds, config.cloud_labels,
+                                    config.max_out_of_set_mass);
   config.validate();
   auto temperatures = routing::fit_temperatures(records);
   nlohmann::json j;

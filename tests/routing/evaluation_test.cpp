@@ -309,6 +309,24 @@ TEST(Evaluation, OutOfScopeFiguresByHand) {
   EXPECT_NEAR(j["oos_to_cloud"].get<double>(), 2.0 / 3, 1e-12);
   EXPECT_TRUE(j.contains("records") && j.contains("edge_accuracy_on_device"));  // kept
 
+  // The policy's out-of-set rule: the a→a 0.95 record with 0.3 of its mass outside the labels
+  // (limit 0.2) goes to the cloud: 2 of 6 stay, 0 of them right... b→a is wrong, oos→a wrong.
+  {
+    auto more = rs;
+    more[3].out_of_set_mass = 0.3;
+    const evaluation_report o = evaluate(more, c);
+    EXPECT_NEAR(o.on_device_rate, 2.0 / 6, 1e-12);
+    EXPECT_NEAR(o.edge_accuracy_on_device, 0.0, 1e-12);
+    // and calibration leaves it out of the on-device candidates: .95 W (oos) .92 W .5 W (oos)
+    // .3 R → prefix accuracies 0, 0, 0, 1/4: A = 0.25 keeps all four (threshold 0.3), A = 0.3
+    // none.
+    const auto q = threshold_for_edge_accuracy(more, 0.25, {"oos"}, 0.2);
+    EXPECT_DOUBLE_EQ(q.threshold, 0.3);
+    EXPECT_NEAR(q.cloud_rate, 1.0 - 4.0 / 6, 1e-12);
+    EXPECT_FALSE(threshold_for_edge_accuracy(more, 0.3, {"oos"}, 0.2).reachable);
+    EXPECT_DOUBLE_EQ(threshold_for_edge_accuracy(more, 0.3, {"oos"}, 1.0).threshold, 0.3);
+  }
+
   // Without cloud labels "oos" is an ordinary label: the 0.99 one stays on the device and no
   // record is out of scope.
   c.cloud_labels.clear();
@@ -357,13 +375,14 @@ TEST(Calibration, ThresholdForEdgeAccuracyByHand) {
 
 TEST(Calibration, EvalRecordLinesReadBack) {
   auto r = nlohmann::json::parse(R"({"text": "hi", "label": "greeting", "predicted": "oos",
-      "confidence": 0.7, "latency_ms": 12.5, "route": "cloud"})")
+      "confidence": 0.7, "latency_ms": 12.5, "out_of_set": 0.25, "route": "cloud"})")
                .get<labeled_record>();
   EXPECT_EQ(r.query, "hi");
   EXPECT_EQ(r.gold, "greeting");
   EXPECT_EQ(r.edge_prediction, "oos");
   EXPECT_DOUBLE_EQ(r.edge_confidence, 0.7);
   EXPECT_DOUBLE_EQ(r.edge_latency_ms, 12.5);
+  EXPECT_DOUBLE_EQ(r.out_of_set_mass, 0.25);
   EXPECT_EQ(*r.routed, route::cloud);
 }
 

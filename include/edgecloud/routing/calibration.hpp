@@ -74,14 +74,18 @@ inline quality_threshold threshold_for_quality(std::span<const labeled_record> r
   return {best->threshold, best->cloud_fraction, best->quality, false};
 }
 
-// Records whose prediction is one of `cloud_labels` go to the cloud whatever the threshold.
+// Records whose prediction is one of `cloud_labels`, or whose out-of-set mass exceeds
+// `max_out_of_set_mass`, go to the cloud whatever the threshold.
 inline quality_threshold threshold_for_edge_accuracy(std::span<const labeled_record> records,
                                                      double target_accuracy,
-                                                     const std::vector<std::string>& cloud_labels = {}) {
+                                                     const std::vector<std::string>& cloud_labels = {},
+                                                     double max_out_of_set_mass = 1.0) {
   if (records.empty()) throw config_error("calibration: no records to calibrate on");
   std::vector<const labeled_record*> edge;
   for (const labeled_record& r : records)
-    if (!is_cloud_label(cloud_labels, r.edge_prediction)) edge.push_back(&r);
+    if (!is_cloud_label(cloud_labels, r.edge_prediction) &&
+        !(r.out_of_set_mass > max_out_of_set_mass))
+      edge.push_back(&r);
   std::stable_sort(edge.begin(), edge.end(), [](const labeled_record* a, const labeled_record* b) {
     return a->edge_confidence > b->edge_confidence;
   });
@@ -124,7 +128,8 @@ struct task_calibration {
 // of cloud-only task types are ignored (they have no threshold).
 inline std::map<task_type, task_calibration> calibrate_thresholds(
     std::span<const labeled_record> records, calibration_target target,
-    task_thresholds* out = nullptr, const std::vector<std::string>& cloud_labels = {}) {
+    task_thresholds* out = nullptr, const std::vector<std::string>& cloud_labels = {},
+    double max_out_of_set_mass = 1.0) {
   std::map<task_type, std::vector<labeled_record>> by_task;
   for (const labeled_record& r : records) {
     if (task_thresholds::has_threshold(r.task)) by_task[r.task].push_back(r);
@@ -140,7 +145,7 @@ inline std::map<task_type, task_calibration> calibrate_thresholds(
     } else if (target.what == calibration_target::kind::edge_accuracy) {
       const std::vector<std::string> none;
       quality_threshold q = threshold_for_edge_accuracy(
-          rs, target.value, task == task_type::intent ? cloud_labels : none);
+          rs, target.value, task == task_type::intent ? cloud_labels : none, max_out_of_set_mass);
       c.threshold = q.threshold;
       c.reachable = q.reachable;
     } else {
@@ -152,7 +157,7 @@ inline std::map<task_type, task_calibration> calibrate_thresholds(
     size_t cloud = 0;
     double quality = 0.0, on_device_right = 0.0;
     for (const labeled_record& r : rs) {
-      bool to_cloud = r.edge_confidence < c.threshold ||
+      bool to_cloud = r.edge_confidence < c.threshold || r.out_of_set_mass > max_out_of_set_mass ||
                       (task == task_type::intent && is_cloud_label(cloud_labels, r.edge_prediction));
       cloud += to_cloud;
       quality += to_cloud ? r.cloud_quality : r.edge_score();

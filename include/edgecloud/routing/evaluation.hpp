@@ -23,7 +23,8 @@
 // out of scope; one the edge classified as one goes to the cloud at the operating point.
 //   in_scope_accuracy = mean edge quality over the in-scope records (top-1, routing aside)
 //   oos_to_cloud      = share of the out-of-scope records sent to the cloud
-// Both are NaN when there is no such record. The curve (and CPT/APGR) sweeps the confidence
+// Both are NaN when there is no such record. A record whose out-of-set mass exceeds
+// max_out_of_set_mass goes to the cloud too (the policy's task.out_of_set rule). The curve (and CPT/APGR) sweeps the confidence
 // threshold alone.
 //
 // Expected calibration error, equal-width bins B_1..B_M over [0, 1] (confidence 1 in the last):
@@ -57,6 +58,7 @@ struct labeled_record {
   std::optional<route> routed;         // the route the assistant really took, if known
   std::vector<double> label_scores;    // optional: the edge's score per label (temperature fit)
   std::optional<size_t> gold_index;    // optional: index of the gold label in label_scores
+  double out_of_set_mass = 0.0;        // probability the edge put outside the labels
 
   double edge_score() const {
     return edge_quality ? *edge_quality : (edge_prediction == gold ? 1.0 : 0.0);
@@ -184,6 +186,9 @@ inline bool routed_to_cloud(const labeled_record& r, const policy_config& config
       config.cloud_tasks.end())
     return true;
   if (r.task == task_type::intent && is_cloud_label(config, r.edge_prediction)) return true;
+  // The policy's task.out_of_set rule, as confidence_policy applies it.
+  if (task_thresholds::has_threshold(r.task) && r.out_of_set_mass > config.max_out_of_set_mass)
+    return true;
   return !(r.edge_confidence >= config.thresholds.for_task(r.task));
 }
 

@@ -205,7 +205,8 @@ inline void to_json(nlohmann::json& j, const decision& d) {
 //    "edge_confidence": 0.93, "cloud_correct": true, "edge_latency_ms": 41, "cloud_latency_ms":
 //    900}
 // "text" is accepted for "query", "label" for "gold", "predicted" for "edge_prediction" and
-// "confidence" for "edge_confidence", "latency_ms" for "edge_latency_ms" (so `edgecloud eval --records` lines read back);
+// "confidence" for "edge_confidence", "latency_ms" for "edge_latency_ms", "out_of_set" (the
+// edge's probability outside the labels) (so `edgecloud eval --records` lines read back);
 // "cloud_quality" (graded, [0, 1]) for "cloud_correct";
 // "edge_quality" overrides prediction == gold; "route" records what the assistant did;
 // "label_scores" + "gold_index" (the edge's score per label) feed the temperature fit.
@@ -213,6 +214,7 @@ inline void from_json(const nlohmann::json& j, labeled_record& r) {
   using namespace detail::json_mapping;
   require_object(j, "a labeled record",
                  {"query", "text", "task", "gold", "label", "predicted", "confidence", "latency_ms",
+                  "out_of_set",
                   "edge_prediction", "edge_confidence",
                   "edge_quality", "cloud_quality", "cloud_correct", "edge_latency_ms",
                   "cloud_latency_ms", "route", "id", "label_scores", "gold_index"});
@@ -237,6 +239,7 @@ inline void from_json(const nlohmann::json& j, labeled_record& r) {
   }
   read(j, "cloud_quality", r.cloud_quality, "record");
   read(j, "latency_ms", r.edge_latency_ms, "record");
+  read(j, "out_of_set", r.out_of_set_mass, "record");
   read(j, "edge_latency_ms", r.edge_latency_ms, "record");
   read(j, "cloud_latency_ms", r.cloud_latency_ms, "record");
   read(j, "label_scores", r.label_scores, "record");
