@@ -8,16 +8,25 @@
 //       {"event":"reset","reason":...} (withdraw the text shown so far: the cloud stream was
 //       abandoned and the fallback answer follows), then the response with "event":"done";
 //       without them, the text itself on stdout, a reset as a "[reset: reason]" line.
-//   edgecloud eval --data labeled.jsonl [--config routing.json] [--bins 10] [--json]
+//   edgecloud eval --data labeled.jsonl [--config routing.json] [--bins 10] [--json] [--records]
 //                  [--model M [--labels a,b,c] [--threads N]]   (the engine predicts the intents)
-//   edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q)
-//                   [--config routing.json] [--out routing.json] [--json]
+//                  [--cloud-quality Q]   (every record's cloud quality, e.g. 1: the cloud is right)
+//   edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q |
+//                   --target-edge-accuracy A) [--config routing.json] [--out routing.json] [--json]
+//
+// --config is a deployment config (deploy_config.hpp): the routing policy plus an optional
+// "task" section (the classification prompt a trained model expects), which eval --model and
+// route --model apply to the engine's intent task and calibrate --out writes back unchanged.
+// eval --records prints one line per request first, {"text", "label", "predicted",
+// "confidence", "latency_ms", "out_of_set", "route"}, then the report; with --json the report is the last line.
 //
 // `route --model M` runs the assistant on the SDK's engine (local_edge: the edge tasks over the
 // GGUF model); without --model (or with --stand-in-edge) on the deterministic keyword stand-in
 // edge, announced on stderr. Extra options: --threads N --context N --edge-max-tokens N (64)
-// --cloud-max-tokens N (256) --tokenizer tokenizer.json. `route --model` and `eval --model` take
-// --lora FILE[:SCALE] (repeatable): LoRA adapters the edge tasks run under.
+// --cloud-max-tokens N (256) --tokenizer tokenizer.json, --labels a,b,... (the intent labels,
+// e.g. a trained model's from its manifest), --no-safety-check (skip the edge safety check).
+// `route --model` and `eval --model` take --lora FILE[:SCALE] (repeatable): LoRA adapters the
+// edge tasks run under.
 #include <edgecloud/assistant.hpp>
 #include <edgecloud/transport/failover_transport.hpp>
 #include <edgecloud/assistant/local_edge.hpp>
@@ -32,6 +41,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "deploy_config.hpp"
 #include "lora_options.hpp"
 
 namespace {
@@ -39,15 +49,21 @@ namespace {
 using namespace edgecloud;
 
 routing::policy_config read_policy_config(const cli::args& a) {
-  routing::policy_config config;
-  if (auto path = a.get("config")) {
-    std::ifstream in(*path);
-    if (!in) throw config_error("cannot open routing config " + *path);
-    auto j = nlohmann::json::parse(in, nullptr, false);
-    if (j.is_discarded()) throw config_error(*path + " is not valid JSON");
-    config = j.get<routing::policy_config>();
+  return cli::read_deployment_config(a.get("config")).policy;
+}
+
+std::vector<std::string> split_labels(const std::string& s) {
+  std::vector<std::string> labels;
+  std::string cur;
+  for (char c : s + ",") {
+    if (c != ',') {
+      cur += c;
+      continue;
+    }
+    if (!cur.empty()) labels.push_back(cur);
+    cur.clear();
   }
-  return config;
+  return labels;
 }
 
 std::vector<routing::labeled_record> read_records(const std::string& path) {
@@ -156,7 +172,8 @@ int route_with(Assistant& assistant, const cli::args& a) {
 
 // The assistant on the engine edge (--model) or the stand-in, over `Transport` built from `tc`.
 template <class Transport, class TransportArg>
-int route_on(const cli::args& a, TransportArg tc, const assistant_config& ac) {
+int route_on(const cli::args& a, TransportArg tc, const assistant_config& ac,
+             const cli::deployment_config& deployment) {
   if (a.has("model") && !a.flag("stand-in-edge")) {
     // The real edge: the SDK's engine running the edge tasks (local_edge over tasks::engine_edge).
     local_edge_config ec;
@@ -167,7 +184,8 @@ int route_on(const cli::args& a, TransportArg tc, const assistant_config& ac) {
     ec.context = static_cast<size_t>(context);
     ec.tokenizer_json = a.value_or("tokenizer", "");
     ec.lora = cli::lora_files(a);
-    basic_assistant<local_edge, routing::confidence_policy, Transport> assistant(local_edge(*a.get("model"), ec), tc, read_policy_config(a), ac);
+    deployment.apply(ec.tasks.intent);
+    basic_assistant<local_edge, routing::confidence_policy, Transport> assistant(local_edge(*a.get("model"), ec), tc, deployment.policy, ac);
     return route_with(assistant, a);
   }
   if (!a.all(cli::lora_option).empty())
@@ -175,15 +193,16 @@ int route_on(const cli::args& a, TransportArg tc, const assistant_config& ac) {
   // No --model (or --stand-in-edge): the deterministic keyword stand-in, said so on stderr.
   std::fprintf(stderr, "edgecloud route: edge = deterministic keyword stand-in (no --model given); "
                        "its answers are placeholders\n");
-  basic_assistant<stand_in_edge, routing::confidence_policy, Transport> assistant(stand_in_edge{}, tc, read_policy_config(a), ac);
+  basic_assistant<stand_in_edge, routing::confidence_policy, Transport> assistant(stand_in_edge{}, tc, deployment.policy, ac);
   return route_with(assistant, a);
 }
 
 int run_route(const std::vector<std::string>& argv) {
   cli::args a(argv, {"cloud-url", "cloud-model", "api-key", "config", "model", "timeout-ms", "user",
-                     "threads", "context", "edge-max-tokens", "cloud-max-tokens", "tokenizer"},
+                     "threads", "context", "edge-max-tokens", "cloud-max-tokens", "tokenizer",
+                     "labels"},
               {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry",
-               "stand-in-edge", "stream"},
+               "stand-in-edge", "stream", "no-safety-check"},
               {cli::lora_option, "cloud-url"});
   if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
   transport::openai_transport_config tc;
@@ -200,6 +219,13 @@ int run_route(const std::vector<std::string>& argv) {
   ac.edge_max_tokens = static_cast<int>(edge_max);
   ac.cloud_max_tokens = static_cast<int>(cloud_max);
   ac.cloud_model = tc.model;
+  // A model trained for classification only (scripts/train-edge-model) has no safety head.
+  if (a.flag("no-safety-check")) ac.check_safety = false;
+  if (auto l = a.get("labels")) {
+    ac.intent_labels = split_labels(*l);
+    if (ac.intent_labels.empty()) throw config_error("--labels is empty");
+  }
+  const cli::deployment_config deployment = cli::read_deployment_config(a.get("config"));
 
   // Several endpoints (--cloud-url A,B or the option repeated): health-aware failover between
   // them (transport/failover_transport.hpp) before the edge falls back.
@@ -215,20 +241,21 @@ int run_route(const std::vector<std::string>& argv) {
   if (urls.empty()) throw config_error("--cloud-url is empty");
   if (urls.size() == 1) {
     tc.base_url = urls.front();
-    return route_on<transport::openai_transport>(a, tc, ac);
+    return route_on<transport::openai_transport>(a, tc, ac, deployment);
   }
   transport::failover_config fc;
   for (const auto& u : urls) {
     tc.base_url = u;
     fc.endpoints.push_back(tc);
   }
-  return route_on<transport::failover_transport>(a, fc, ac);
+  return route_on<transport::failover_transport>(a, fc, ac, deployment);
 }
 
 // eval --model: the engine classifies every intent record's query (over --labels, or the
 // assistant's default labels plus every gold label in the file); its prediction, confidence,
 // latency and per-label log-probabilities replace what the record carried.
-size_t predict_with_engine(std::vector<routing::labeled_record>& records, const cli::args& a) {
+size_t predict_with_engine(std::vector<routing::labeled_record>& records, const cli::args& a,
+                           const cli::deployment_config& deployment) {
   local_edge_config ec;
   ec.threads = static_cast<size_t>(std::max(0LL, a.integer("threads", 0)));
   ec.context = static_cast<size_t>(std::max(64LL, a.integer("context", 2048)));
@@ -236,12 +263,7 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
   local_edge edge(*a.get("model"), ec);
   std::vector<std::string> labels;
   if (auto l = a.get("labels")) {
-    std::string cur;
-    for (char c : *l + ",") {
-      if (c != ',') { cur += c; continue; }
-      if (!cur.empty()) labels.push_back(cur);
-      cur.clear();
-    }
+    labels = split_labels(*l);
   } else {
     labels = assistant_config{}.intent_labels;
     for (const auto& r : records)
@@ -256,11 +278,13 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
     tasks::intent_config c = edge.tasks_config().intent;
     c.labels = labels;
     c.lang = has_cjk(r.query) ? tasks::language::zh : tasks::language::en;
+    deployment.apply(c);  // a trained model's prompt (and options) from --config
     const auto res = edge.engine().classify(r.query, c);
     r.edge_prediction = res.intent;
     r.edge_confidence = res.confidence;
     r.edge_quality.reset();
     r.edge_latency_ms = res.stats.ms;
+    r.out_of_set_mass = res.out_of_set;
     r.routed.reset();
     r.label_scores = res.log_probs;
     const auto gold = std::find(labels.begin(), labels.end(), r.gold);
@@ -271,18 +295,36 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
 }
 
 int run_eval(const std::vector<std::string>& argv) {
-  cli::args a(argv, {"data", "config", "bins", "model", "labels", "threads", "context"}, {"json"},
-              {cli::lora_option});
+  cli::args a(argv, {"data", "config", "bins", "model", "labels", "threads", "context", "cloud-quality"},
+              {"json", "records"}, {cli::lora_option});
   auto records = read_records(a.required("data"));
   if (!a.has("model") && !a.all(cli::lora_option).empty())
     throw config_error("--lora needs --model (the engine that predicts the intents)");
+  const cli::deployment_config deployment = cli::read_deployment_config(a.get("config"));
   if (a.has("model")) {
-    const size_t n = predict_with_engine(records, a);
+    const size_t n = predict_with_engine(records, a, deployment);
     std::fprintf(stderr, "edgecloud eval: %zu intent records classified by the engine (%s)\n", n, a.get("model")->c_str());
+  }
+  if (a.has("cloud-quality")) {
+    const double q = a.number("cloud-quality", 1.0);
+    if (!(q >= 0.0 && q <= 1.0)) throw config_error("--cloud-quality must be in [0, 1]");
+    for (auto& r : records) r.cloud_quality = q;
   }
   long long bins = a.integer("bins", 10);
   if (bins < 1 || bins > 1000) throw config_error("--bins must be in 1..1000");
-  auto report = routing::evaluate(records, read_policy_config(a), static_cast<size_t>(bins));
+  if (a.flag("records")) {
+    for (const auto& r : records) {
+      const nlohmann::json line{{"text", r.query},
+                                {"label", r.gold},
+                                {"predicted", r.edge_prediction},
+                                {"confidence", r.edge_confidence},
+                                {"latency_ms", r.edge_latency_ms},
+                                {"out_of_set", r.out_of_set_mass},
+                                {"route", routing::routed_to_cloud(r, deployment.policy) ? "cloud" : "edge"}};
+      std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    }
+  }
+  auto report = routing::evaluate(records, deployment.policy, static_cast<size_t>(bins));
   if (a.flag("json")) {
     std::cout << nlohmann::json(report).dump() << "\n";
     return 0;
@@ -292,6 +334,9 @@ int run_eval(const std::vector<std::string>& argv) {
             << "cloud-call rate      " << fixed(report.cloud_call_rate) << "\n"
             << "edge accuracy        " << fixed(report.edge_accuracy) << " (on-device answers: "
             << fixed(report.edge_accuracy_on_device) << ")\n"
+            << "in-scope accuracy    " << fixed(report.in_scope_accuracy) << "\n"
+            << "oos to cloud         " << fixed(report.oos_to_cloud) << " (" << report.out_of_scope
+            << " out-of-scope records)\n"
             << "routed quality       " << fixed(report.routed_quality) << " (all edge "
             << fixed(report.edge_only_quality) << ", all cloud " << fixed(report.cloud_only_quality) << ")\n"
             << "latency ms P50/95/99 " << fixed(report.latency_p50_ms, 1) << " / " << fixed(report.latency_p95_ms, 1)
@@ -304,18 +349,27 @@ int run_eval(const std::vector<std::string>& argv) {
 }
 
 int run_calibrate(const std::vector<std::string>& argv) {
-  cli::args a(argv, {"data", "config", "out", "target-cloud-rate", "target-quality"}, {"json"});
-  if (a.has("target-cloud-rate") == a.has("target-quality"))
-    throw config_error("give exactly one of --target-cloud-rate R or --target-quality Q");
+  cli::args a(argv, {"data", "config", "out", "target-cloud-rate", "target-quality", "target-edge-accuracy"},
+              {"json"});
+  if (a.has("target-cloud-rate") + a.has("target-quality") + a.has("target-edge-accuracy") != 1)
+    throw config_error(
+        "give exactly one of --target-cloud-rate R, --target-quality Q or --target-edge-accuracy A");
   routing::calibration_target target;
   if (a.has("target-cloud-rate")) {
     target = {routing::calibration_target::kind::cloud_rate, a.number("target-cloud-rate", 0.3)};
-  } else {
+  } else if (a.has("target-quality")) {
     target = {routing::calibration_target::kind::quality, a.number("target-quality", 0.9)};
+  } else {
+    target = {routing::calibration_target::kind::edge_accuracy, a.number("target-edge-accuracy", 0.95)};
+    if (!(target.value > 0.0 && target.value <= 1.0))
+      throw config_error("--target-edge-accuracy must be in (0, 1]");
   }
   auto records = read_records(a.required("data"));
-  routing::policy_config config = read_policy_config(a);
-  auto per_task = routing::calibrate_thresholds(records, target, &config.thresholds);
+  cli::deployment_config deployment = cli::read_deployment_config(a.get("config"));
+  routing::policy_config& config = deployment.policy;
+  auto per_task =
+      routing::calibrate_thresholds(records, target, &config.thresholds, config.cloud_labels,
+                                    config.max_out_of_set_mass);
   config.validate();
   auto temperatures = routing::fit_temperatures(records);
   nlohmann::json j;
@@ -325,7 +379,7 @@ int run_calibrate(const std::vector<std::string>& argv) {
   if (auto out = a.get("out")) {
     std::ofstream f(*out);
     if (!f) throw config_error("cannot write " + *out);
-    f << nlohmann::json(config).dump(2) << "\n";
+    f << cli::deployment_to_json(deployment).dump(2) << "\n";
   }
   if (a.flag("json")) {
     std::cout << j.dump() << "\n";

@@ -118,6 +118,8 @@ Runs the assistant: edge pre-processing, the routing decision with its reason, t
                 ({"event":"delta"|"reset",...}, then the response with "event":"done")
   --threads --context --edge-max-tokens (64) --cloud-max-tokens (256) --tokenizer --user
   --stand-in-edge   use the keyword stand-in even with --model
+  --labels      the intent labels (default: the assistant's), e.g. a trained model's manifest's
+  --no-safety-check   skip the edge safety check (a model trained for classification only)
 example: edgecloud route --model M.gguf --cloud-url http://127.0.0.1:8080/v1 --json "why is the sky blue")~"},
       {"serve", R"~(usage: edgecloud serve [--model M.gguf] [--port 8080] [--host 127.0.0.1] [--backend engine|echo]
                       [--api-key KEY] [--faults "status=503;rate=0.1"] [--workers N] ...
@@ -132,18 +134,33 @@ or the deterministic echo backend without a model.
   --threads --context --max-tokens --tokenizer --workers
 example: edgecloud serve --model M.gguf --port 8080)~"},
       {"eval", R"~(usage: edgecloud eval --data labeled.jsonl [--model M.gguf --labels a,b,c] [--config routing.json]
-                     [--bins 10] [--json]
-Routing metrics of labeled data: on-device rate and accuracy, CPT, APGR, ECE.
+                     [--bins 10] [--json] [--records] [--cloud-quality Q]
+Routing metrics of labeled data: on-device rate and accuracy, oos to cloud, in-scope accuracy,
+CPT, APGR, ECE, latency.
   --data        JSON lines of records {"text","label",...}
   --model, --labels   the engine classifies each text over the labels
-  --config      routing policy JSON; --bins: calibration bins
+  --config      routing policy JSON (+ "task": the prompt a trained model expects);
+                --bins: calibration bins
+  --records     first one line per request {"text","label","predicted","confidence",
+                "latency_ms","route"}, then the report
+  --cloud-quality   every record's cloud quality (1: the cloud is always right)
   --threads --context
-example: edgecloud eval --model M.gguf --data val.jsonl --labels a,b,c --json)~"},
-      {"calibrate", R"~(usage: edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q)
-                          [--config routing.json] [--out routing.json] [--json]
-Per-task confidence thresholds for a target cloud rate or on-device quality, and temperatures.
+example: edgecloud eval --model M.gguf --data val.jsonl --labels a,b,oos --config routing.json --json --records)~"},
+      {"calibrate", R"~(usage: edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q |
+                          --target-edge-accuracy A) [--config routing.json] [--out routing.json] [--json]
+Per-task confidence thresholds for a target cloud rate, routed quality or on-device accuracy,
+and temperatures.
+  --target-edge-accuracy   the most requests on the device whose answers are right at rate A
+  --config      the config to start from (its "task" section is written back unchanged)
   --out         write the calibrated routing config here
 example: edgecloud calibrate --data val-records.jsonl --target-quality 0.95 --out routing.json)~"},
+      {"task-prompt", R"~(usage: edgecloud task-prompt (--tokenizer tokenizer.json | --model M.gguf) --labels a,b,c
+                            [--config routing.json] [--context 2048] [--lang en|zh] (--jsonl | "text")
+The token ids the engine feeds the model to classify a text (tasks::intent_prompt, what
+classify calls): for trainers. --jsonl: a header line {"labels","label_ids","end_token",
+"context"}, then {"ids","fixed","dropped_input_tokens"} per {"text": ...} line on stdin.
+  --config      takes the prompt and options from its "task" section
+example: echo '{"text":"will it rain"}' | edgecloud task-prompt --tokenizer tokenizer.json --labels weather,oos --jsonl)~"},
       {"convert", R"~(usage: edgecloud convert HF_DIR --outtype f32|f16|bf16|q8_0 OUT.gguf [--report] [--json]
                         [--name NAME] [--threads N]
 Converts a Hugging Face Qwen3/Qwen2 checkpoint (config.json, model.safetensors or shards with

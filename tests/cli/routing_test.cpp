@@ -146,3 +146,76 @@ TEST_F(CliRouting, EvalAndCalibrateOnHandComputedData) {
 }
 
 }  // namespace
+
+namespace {
+// eval --records and calibrate --target-edge-accuracy on the out-of-scope example of
+// tests/routing/evaluation_test.cpp (OutOfScopeFiguresByHand), and a deployment config whose
+// "task" section calibrate keeps while it rewrites the thresholds.
+TEST_F(CliRouting, EvalRecordsOutOfScopeAndCalibrateKeepsTheTaskSection) {
+  fs::path data = dir_ / "predicted.jsonl";
+  {
+    std::ofstream f(data);
+    const char* rows[][3] = {{"oos", "oos", "0.99"}, {"oos", "a", "0.95"}, {"oos", "a", "0.5"},
+                             {"a", "a", "0.95"},     {"b", "a", "0.92"},   {"a", "a", "0.3"}};
+    int i = 0;
+    for (const auto& r : rows)
+      f << nlohmann::json{{"text", "q" + std::to_string(i++)},
+                          {"label", r[0]},
+                          {"predicted", r[1]},
+                          {"confidence", std::stod(r[2])},
+                          {"latency_ms", 10 * i}}
+               .dump()
+        << "\n";
+  }
+  fs::path config = dir_ / "routing-intent.json";
+  std::ofstream(config) << R"({"thresholds": {"intent": 0.9}, "cloud_labels": ["oos"],
+      "task": {"prompt": {"system": "Intent only.", "user": "Message:\n{text}"}, "head": "full"}})";
+  auto [rc, out] = run(cli().string() + " eval --json --records --cloud-quality 1 --data " +
+                       data.string() + " --config " + config.string());
+  ASSERT_EQ(rc, 0) << out;
+  std::istringstream lines(out);
+  std::string line;
+  std::vector<nlohmann::json> rows;
+  while (std::getline(lines, line)) rows.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(rows.size(), 7u);  // 6 records, then the report
+  const std::vector<std::string> routes = {"cloud", "edge", "cloud", "edge", "edge", "cloud"};
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(rows[i]["route"], routes[i]) << i;
+    EXPECT_EQ(rows[i]["text"], "q" + std::to_string(i));
+    EXPECT_TRUE(rows[i].contains("label") && rows[i].contains("predicted") &&
+                rows[i].contains("confidence"));
+  }
+  const auto& rep = rows.back();
+  EXPECT_EQ(rep["requests"], 6);
+  EXPECT_NEAR(rep["on_device_rate"].get<double>(), 0.5, 1e-12);
+  EXPECT_NEAR(rep["on_device_accuracy"].get<double>(), 1.0 / 3, 1e-12);
+  EXPECT_NEAR(rep["oos_to_cloud"].get<double>(), 2.0 / 3, 1e-12);
+  EXPECT_NEAR(rep["in_scope_accuracy"].get<double>(), 2.0 / 3, 1e-12);
+  EXPECT_TRUE(rep["ece"].is_number());
+  EXPECT_NEAR(rep["latency_ms"]["p50"].get<double>(), 35, 1e-9);  // 10..60
+  EXPECT_TRUE(rep["apgr"].is_number());                           // the cloud is always right
+
+  // The non-oos predictions by confidence: {.95 W, .95 R} .92 W .5 W .3 R; the accuracy of the
+  // first k is 1/2, 1/3, 1/4, 2/5, so A = 0.5 keeps the .95 tie group: threshold 0.95.
+  fs::path out_cfg = dir_ / "calibrated.json";
+  auto [rc2, out2] = run(cli().string() + " calibrate --json --target-edge-accuracy 0.5 --data " +
+                         data.string() + " --config " + config.string() + " --out " +
+                         out_cfg.string());
+  ASSERT_EQ(rc2, 0) << out2;
+  EXPECT_NEAR(nlohmann::json::parse(out2)["tasks"]["intent"]["threshold"].get<double>(), 0.95,
+              1e-12);
+  const auto written = nlohmann::json::parse(std::ifstream(out_cfg));
+  EXPECT_NEAR(written["thresholds"]["intent"].get<double>(), 0.95, 1e-12);
+  EXPECT_EQ(written["cloud_labels"], nlohmann::json::array({"oos"}));
+  EXPECT_EQ(written["task"]["prompt"]["system"], "Intent only.");
+  EXPECT_EQ(written["task"]["head"], "full");
+
+  // A typo in the task section is an error naming the file.
+  std::ofstream(config) << R"({"task": {"promt": {}}})";
+  auto [rc3, out3] = edgecloud::testing::run_command(cli().string() + " eval --json --data " +
+                                                     data.string() + " --config " + config.string());
+  EXPECT_NE(rc3, 0);
+  EXPECT_NE(out3.find("routing-intent.json: task: unknown key \"promt\""), std::string::npos)
+      << out3;
+}
+}  // namespace

@@ -260,7 +260,7 @@ TEST(Calibration, LabeledRecordJsonLine) {
   EXPECT_EQ(r.edge_score(), 1.0);
   EXPECT_EQ(r.cloud_quality, 1.0);
   EXPECT_EQ(*r.routed, route::edge);
-  EXPECT_THROW(nlohmann::json::parse(R"({"confidence": 0.3})").get<labeled_record>(),
+  EXPECT_THROW(nlohmann::json::parse(R"({"confidance": 0.3})").get<labeled_record>(),
                edgecloud::config_error);
 }
 
@@ -307,4 +307,119 @@ TEST(Calibration, FitTemperaturesPerTaskUsesLabelScoresWhenPresent) {
   // falls, so the fit runs to the lower end of the search range, T = 0.01.
   EXPECT_NEAR(fits[task_type::safety].temperature, 0.01, 1e-6);
 }
+}  // namespace
+
+namespace {
+
+labeled_record scored(std::string gold, std::string predicted, double conf) {
+  labeled_record r;
+  r.task = task_type::intent;
+  r.gold = std::move(gold);
+  r.edge_prediction = std::move(predicted);
+  r.edge_confidence = conf;
+  r.cloud_quality = 1;
+  return r;
+}
+
+// Out of scope: gold oos predicted oos (0.99), predicted a (0.95), predicted a (0.5); in scope:
+// a→a 0.95, b→a 0.92, a→a 0.3. Threshold 0.9, cloud_labels {oos}:
+//   edge: oos→a 0.95, a→a 0.95, b→a 0.92 (3 of 6); right among them: 1 → on-device accuracy 1/3
+//   cloud: oos→oos (cloud label), oos→a 0.5, a→a 0.3 → oos to cloud 2/3
+//   in-scope top-1: a, b→a, a → 2/3
+TEST(Evaluation, OutOfScopeFiguresByHand) {
+  const std::vector<labeled_record> rs = {
+      scored("oos", "oos", 0.99), scored("oos", "a", 0.95), scored("oos", "a", 0.5),
+      scored("a", "a", 0.95),     scored("b", "a", 0.92),   scored("a", "a", 0.3)};
+  policy_config c;
+  c.thresholds.intent = 0.9;
+  c.cloud_labels = {"oos"};
+  const evaluation_report r = evaluate(rs, c);
+  EXPECT_EQ(r.out_of_scope, 3u);
+  EXPECT_NEAR(r.on_device_rate, 0.5, 1e-12);
+  EXPECT_NEAR(r.edge_accuracy_on_device, 1.0 / 3, 1e-12);
+  EXPECT_NEAR(r.oos_to_cloud, 2.0 / 3, 1e-12);
+  EXPECT_NEAR(r.in_scope_accuracy, 2.0 / 3, 1e-12);
+  const nlohmann::json j = r;
+  EXPECT_EQ(j["requests"], 6);
+  EXPECT_NEAR(j["on_device_accuracy"].get<double>(), 1.0 / 3, 1e-12);
+  EXPECT_NEAR(j["oos_to_cloud"].get<double>(), 2.0 / 3, 1e-12);
+  EXPECT_TRUE(j.contains("records") && j.contains("edge_accuracy_on_device"));  // kept
+
+  // The policy's out-of-set rule: the a→a 0.95 record with 0.3 of its mass outside the labels
+  // (limit 0.2) goes to the cloud: 2 of 6 stay, 0 of them right... b→a is wrong, oos→a wrong.
+  {
+    auto more = rs;
+    more[3].out_of_set_mass = 0.3;
+    const evaluation_report o = evaluate(more, c);
+    EXPECT_NEAR(o.on_device_rate, 2.0 / 6, 1e-12);
+    EXPECT_NEAR(o.edge_accuracy_on_device, 0.0, 1e-12);
+    // and calibration leaves it out of the on-device candidates: .95 W (oos) .92 W .5 W (oos)
+    // .3 R → prefix accuracies 0, 0, 0, 1/4: A = 0.25 keeps all four (threshold 0.3), A = 0.3
+    // none.
+    const auto q = threshold_for_edge_accuracy(more, 0.25, {"oos"}, 0.2);
+    EXPECT_DOUBLE_EQ(q.threshold, 0.3);
+    EXPECT_NEAR(q.cloud_rate, 1.0 - 4.0 / 6, 1e-12);
+    EXPECT_FALSE(threshold_for_edge_accuracy(more, 0.3, {"oos"}, 0.2).reachable);
+    EXPECT_DOUBLE_EQ(threshold_for_edge_accuracy(more, 0.3, {"oos"}, 1.0).threshold, 0.3);
+  }
+
+  // Without cloud labels "oos" is an ordinary label: the 0.99 one stays on the device and no
+  // record is out of scope.
+  c.cloud_labels.clear();
+  const evaluation_report plain = evaluate(rs, c);
+  EXPECT_NEAR(plain.on_device_rate, 4.0 / 6, 1e-12);
+  EXPECT_TRUE(std::isnan(plain.oos_to_cloud));
+  EXPECT_TRUE(nlohmann::json(plain)["oos_to_cloud"].is_null());
+}
+
+// Non-cloud predictions by confidence: .95 R, .9 R, .8 W, .7 R, .6 R, .5 W (+ one predicted oos
+// at .99, always cloud). Accuracy of the first k: 1, 1, 2/3, 3/4, 4/5, 4/6.
+//   A = 0.8  → k = 5, threshold 0.6, on the edge 5 of 7 → cloud rate 2/7
+//   A = 0.9  → k = 2, threshold 0.9 (k = 4, 5 do not reach it)
+//   A = 1.0  → k = 2 as well; nothing right → all cloud, unreachable
+TEST(Calibration, ThresholdForEdgeAccuracyByHand) {
+  std::vector<labeled_record> rs = {scored("a", "a", .95), scored("a", "a", .9),
+                                    scored("a", "b", .8),  scored("a", "a", .7),
+                                    scored("a", "a", .6),  scored("a", "b", .5),
+                                    scored("oos", "oos", .99)};
+  const std::vector<std::string> oos = {"oos"};
+  auto q = threshold_for_edge_accuracy(rs, 0.8, oos);
+  EXPECT_TRUE(q.reachable);
+  EXPECT_DOUBLE_EQ(q.threshold, 0.6);
+  EXPECT_NEAR(q.quality, 0.8, 1e-12);
+  EXPECT_NEAR(q.cloud_rate, 2.0 / 7, 1e-12);
+  EXPECT_DOUBLE_EQ(threshold_for_edge_accuracy(rs, 0.9, oos).threshold, 0.9);
+  EXPECT_DOUBLE_EQ(threshold_for_edge_accuracy(rs, 1.0, oos).threshold, 0.9);
+  // Without the cloud label the .99 oos→oos record counts as a right edge answer at the top.
+  EXPECT_DOUBLE_EQ(threshold_for_edge_accuracy(rs, 0.8, {}).threshold, 0.6);  // 5/6 at k=6
+
+  // A tie group is kept or dropped whole: .9 R and .9 W together give 1/2 at k = 2, then
+  // .4 W gives 1/3.
+  std::vector<labeled_record> tie = {scored("a", "a", .9), scored("a", "b", .9),
+                                     scored("a", "b", .4)};
+  EXPECT_FALSE(threshold_for_edge_accuracy(tie, 0.6).reachable);
+  EXPECT_GT(threshold_for_edge_accuracy(tie, 0.6).threshold, 0.9);
+  EXPECT_DOUBLE_EQ(threshold_for_edge_accuracy(tie, 0.5).threshold, 0.9);
+
+  // Through calibrate_thresholds: the report counts the cloud label as cloud.
+  task_thresholds out;
+  auto cal = calibrate_thresholds(rs, {calibration_target::kind::edge_accuracy, 0.8}, &out, oos);
+  EXPECT_DOUBLE_EQ(out.intent, 0.6);
+  EXPECT_NEAR(cal[task_type::intent].cloud_rate, 2.0 / 7, 1e-12);
+  EXPECT_NEAR(cal[task_type::intent].on_device_accuracy, 0.8, 1e-12);
+}
+
+TEST(Calibration, EvalRecordLinesReadBack) {
+  auto r = nlohmann::json::parse(R"({"text": "hi", "label": "greeting", "predicted": "oos",
+      "confidence": 0.7, "latency_ms": 12.5, "out_of_set": 0.25, "route": "cloud"})")
+               .get<labeled_record>();
+  EXPECT_EQ(r.query, "hi");
+  EXPECT_EQ(r.gold, "greeting");
+  EXPECT_EQ(r.edge_prediction, "oos");
+  EXPECT_DOUBLE_EQ(r.edge_confidence, 0.7);
+  EXPECT_DOUBLE_EQ(r.edge_latency_ms, 12.5);
+  EXPECT_DOUBLE_EQ(r.out_of_set_mass, 0.25);
+  EXPECT_EQ(*r.routed, route::cloud);
+}
+
 }  // namespace

@@ -294,3 +294,34 @@ TEST(RoutingJson, ConfigRoundTripsAndRejectsTyposAndBadValues) {
 }
 
 }  // namespace
+
+namespace {
+TEST(ConfidencePolicy, CloudLabelSendsTheIntentToTheCloudWhateverTheConfidence) {
+  policy_config c;
+  c.cloud_labels = {"oos"};
+  confidence_policy p(c);
+  request_features f = intent(0.999);
+  f.intent_label = "oos";
+  auto d = p.decide(f);
+  EXPECT_EQ(d.target, route::cloud);
+  EXPECT_EQ(d.rule, "task.cloud_label");
+  f.intent_label = "weather";
+  EXPECT_EQ(p.decide(f).rule, "task.confident");
+  // Only the intent task's label counts; the user's never-send still wins.
+  request_features tool = intent(0.999);
+  tool.task = task_type::tool_choice;
+  tool.intent_label = "oos";
+  EXPECT_EQ(p.decide(tool).target, route::edge);
+  f.intent_label = "oos";
+  f.user_never_send = true;
+  EXPECT_EQ(p.decide(f).rule, "privacy.never_send");
+
+  auto read = nlohmann::json::parse(R"({"cloud_labels": ["oos", "chitchat"]})").get<policy_config>();
+  EXPECT_EQ(read.cloud_labels, (std::vector<std::string>{"oos", "chitchat"}));
+  EXPECT_EQ(nlohmann::json(read)["cloud_labels"], nlohmann::json::array({"oos", "chitchat"}));
+  EXPECT_THROW(nlohmann::json::parse(R"({"cloud_labels": "oos"})").get<policy_config>(),
+               edgecloud::config_error);
+  EXPECT_THROW(nlohmann::json::parse(R"({"cloud_labels": [""]})").get<policy_config>(),
+               edgecloud::config_error);
+}
+}  // namespace

@@ -11,6 +11,13 @@
 // Threshold for a target quality: the smallest cloud fraction on the routing curve (see
 // evaluation.hpp) whose mean quality reaches the target, and the threshold that produces it.
 //
+// Threshold for a target on-device accuracy A (selective classification): with the records the
+// edge may answer (prediction not a cloud label) sorted by confidence descending, keeping the
+// first k on the device gives the accuracy acc(k) = Σ_{i<k} edge_quality_i / k. The threshold is
+// the confidence of the largest k (a whole group of equal confidences) with acc(k) ≥ A: the
+// most requests on the device whose answers are still right at rate A on the data. When no k
+// reaches A, every request goes to the cloud (threshold above the largest confidence).
+//
 // Temperature scaling (Guo et al., 2017): p_i = softmax(s / T)_i over the label scores s.
 // With β = 1/T, NLL(β) = Σ_n [ log Σ_i exp(β s_ni) − β s_n,gold ] is convex in β (log-sum-exp of
 // functions linear in β, minus a linear term), hence unimodal in log β, so a golden-section
@@ -26,6 +33,7 @@
 #include <limits>
 #include <map>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace edgecloud::routing {
@@ -66,8 +74,44 @@ inline quality_threshold threshold_for_quality(std::span<const labeled_record> r
   return {best->threshold, best->cloud_fraction, best->quality, false};
 }
 
+// Records whose prediction is one of `cloud_labels`, or whose out-of-set mass exceeds
+// `max_out_of_set_mass`, go to the cloud whatever the threshold.
+inline quality_threshold threshold_for_edge_accuracy(std::span<const labeled_record> records,
+                                                     double target_accuracy,
+                                                     const std::vector<std::string>& cloud_labels = {},
+                                                     double max_out_of_set_mass = 1.0) {
+  if (records.empty()) throw config_error("calibration: no records to calibrate on");
+  std::vector<const labeled_record*> edge;
+  for (const labeled_record& r : records)
+    if (!is_cloud_label(cloud_labels, r.edge_prediction) &&
+        !(r.out_of_set_mass > max_out_of_set_mass))
+      edge.push_back(&r);
+  std::stable_sort(edge.begin(), edge.end(), [](const labeled_record* a, const labeled_record* b) {
+    return a->edge_confidence > b->edge_confidence;
+  });
+  double above_all = -std::numeric_limits<double>::infinity();
+  for (const labeled_record& r : records) above_all = std::max(above_all, r.edge_confidence);
+  quality_threshold best{std::nextafter(above_all, std::numeric_limits<double>::infinity()), 1.0,
+                         0.0, false};
+  double right = 0.0;
+  for (size_t i = 0; i < edge.size();) {
+    const double c = edge[i]->edge_confidence;
+    size_t j = i;
+    while (j < edge.size() && edge[j]->edge_confidence == c) right += edge[j++]->edge_score();
+    const double acc = right / static_cast<double>(j);
+    if (acc >= target_accuracy - 1e-12) {
+      best.threshold = c;
+      best.quality = acc;
+      best.cloud_rate = 1.0 - static_cast<double>(j) / static_cast<double>(records.size());
+      best.reachable = true;
+    }
+    i = j;
+  }
+  return best;
+}
+
 struct calibration_target {
-  enum class kind { cloud_rate, quality } what = kind::cloud_rate;
+  enum class kind { cloud_rate, quality, edge_accuracy } what = kind::cloud_rate;
   double value = 0.3;
 };
 
@@ -76,6 +120,7 @@ struct task_calibration {
   double threshold = 0.0;
   double cloud_rate = 0.0;  // on the calibration data
   double quality = 0.0;     // on the calibration data
+  double on_device_accuracy = 0.0;  // mean edge quality of the records kept on the edge (NaN: none)
   bool reachable = true;
 };
 
@@ -83,7 +128,8 @@ struct task_calibration {
 // of cloud-only task types are ignored (they have no threshold).
 inline std::map<task_type, task_calibration> calibrate_thresholds(
     std::span<const labeled_record> records, calibration_target target,
-    task_thresholds* out = nullptr) {
+    task_thresholds* out = nullptr, const std::vector<std::string>& cloud_labels = {},
+    double max_out_of_set_mass = 1.0) {
   std::map<task_type, std::vector<labeled_record>> by_task;
   for (const labeled_record& r : records) {
     if (task_thresholds::has_threshold(r.task)) by_task[r.task].push_back(r);
@@ -96,6 +142,12 @@ inline std::map<task_type, task_calibration> calibrate_thresholds(
       std::vector<double> conf;
       for (const labeled_record& r : rs) conf.push_back(r.edge_confidence);
       c.threshold = threshold_for_cloud_rate(conf, target.value);
+    } else if (target.what == calibration_target::kind::edge_accuracy) {
+      const std::vector<std::string> none;
+      quality_threshold q = threshold_for_edge_accuracy(
+          rs, target.value, task == task_type::intent ? cloud_labels : none, max_out_of_set_mass);
+      c.threshold = q.threshold;
+      c.reachable = q.reachable;
     } else {
       quality_threshold q = threshold_for_quality(rs, target.value);
       c.threshold = q.threshold;
@@ -103,14 +155,19 @@ inline std::map<task_type, task_calibration> calibrate_thresholds(
     }
     // Report what the chosen threshold does on the data.
     size_t cloud = 0;
-    double quality = 0.0;
+    double quality = 0.0, on_device_right = 0.0;
     for (const labeled_record& r : rs) {
-      bool to_cloud = r.edge_confidence < c.threshold;
+      bool to_cloud = r.edge_confidence < c.threshold || r.out_of_set_mass > max_out_of_set_mass ||
+                      (task == task_type::intent && is_cloud_label(cloud_labels, r.edge_prediction));
       cloud += to_cloud;
       quality += to_cloud ? r.cloud_quality : r.edge_score();
+      if (!to_cloud) on_device_right += r.edge_score();
     }
     c.cloud_rate = static_cast<double>(cloud) / static_cast<double>(rs.size());
     c.quality = quality / static_cast<double>(rs.size());
+    c.on_device_accuracy = cloud < rs.size()
+                               ? on_device_right / static_cast<double>(rs.size() - cloud)
+                               : std::numeric_limits<double>::quiet_NaN();
     if (out) *out->for_task_mut(task) = c.threshold;
     result[task] = c;
   }

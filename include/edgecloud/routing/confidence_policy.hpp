@@ -10,9 +10,10 @@
 //   5. task.cloud_task        open dialogue / knowledge / reasoning (config.cloud_tasks) → cloud
 //   6. length.long_output     expected output > config.length.max_edge_output_tokens   → cloud
 //   7. dialogue.multi_turn    rewrite/summary with turn_count > max_edge_turns          → cloud
-//   8. task.out_of_set        out-of-set mass > config.max_out_of_set_mass             → cloud
-//   9. task.low_confidence    confidence < the task's threshold                         → cloud
-//  10. task.confident         otherwise                                                 → edge
+//   8. task.cloud_label       intent classified as one of config.cloud_labels (e.g. oos)  → cloud
+//   9. task.out_of_set        out-of-set mass > config.max_out_of_set_mass             → cloud
+//  10. task.low_confidence    confidence < the task's threshold                         → cloud
+//  11. task.confident         otherwise                                                 → edge
 //
 // Privacy outranks a forced cloud: an app-level "force" never overrides a user's refusal.
 // When the rules want the cloud, it must also be reachable and affordable, else the edge
@@ -83,6 +84,9 @@ class confidence_policy {
       return cloud("dialogue.multi_turn", "turn " + std::to_string(f.turn_count) +
                                               " is past the edge limit of " +
                                               std::to_string(d.max_edge_turns) + " turns");
+    if (f.task == task_type::intent && is_cloud_label(config_, f.intent_label))
+      return cloud("task.cloud_label", "the edge classified the request as \"" + f.intent_label +
+                                           "\", a label that belongs in the cloud");
     if (f.out_of_set_mass > d.max_out_of_set_mass)
       return cloud("task.out_of_set", "the edge put " + number(f.out_of_set_mass) +
                                           " of its probability outside the labels (limit " +

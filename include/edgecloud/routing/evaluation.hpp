@@ -18,6 +18,15 @@
 //   APGR     = ∫₀¹ PGR(c) dc (trapezoids over the curve points) = (AUC − Q_edge)/(Q_cloud − Q_edge)
 // All three are NaN when the cloud is not better than the edge (no gap to recover).
 //
+// Out-of-scope requests: policy_config::cloud_labels names the labels that mean "no device
+// intent, this belongs in the cloud" (CLINC150's "oos"). A record whose gold label is one is
+// out of scope; one the edge classified as one goes to the cloud at the operating point.
+//   in_scope_accuracy = mean edge quality over the in-scope records (top-1, routing aside)
+//   oos_to_cloud      = share of the out-of-scope records sent to the cloud
+// Both are NaN when there is no such record. A record whose out-of-set mass exceeds
+// max_out_of_set_mass goes to the cloud too (the policy's task.out_of_set rule). The curve (and CPT/APGR) sweeps the confidence
+// threshold alone.
+//
 // Expected calibration error, equal-width bins B_1..B_M over [0, 1] (confidence 1 in the last):
 //   ECE = Σ_m |B_m|/N · | mean(correct in B_m) − mean(confidence in B_m) |.
 #pragma once
@@ -49,6 +58,7 @@ struct labeled_record {
   std::optional<route> routed;         // the route the assistant really took, if known
   std::vector<double> label_scores;    // optional: the edge's score per label (temperature fit)
   std::optional<size_t> gold_index;    // optional: index of the gold label in label_scores
+  double out_of_set_mass = 0.0;        // probability the edge put outside the labels
 
   double edge_score() const {
     return edge_quality ? *edge_quality : (edge_prediction == gold ? 1.0 : 0.0);
@@ -162,6 +172,9 @@ struct evaluation_report {
   double cpt50 = 0.0, cpt80 = 0.0;  // cloud fractions (0..1)
   double apgr = 0.0;
   double ece = 0.0;
+  double in_scope_accuracy = 0.0;  // NaN without in-scope records
+  double oos_to_cloud = 0.0;       // NaN without out-of-scope records
+  size_t out_of_scope = 0;         // records whose gold label is a cloud label
   std::vector<curve_point> curve;
 };
 
@@ -172,6 +185,10 @@ inline bool routed_to_cloud(const labeled_record& r, const policy_config& config
   if (std::find(config.cloud_tasks.begin(), config.cloud_tasks.end(), r.task) !=
       config.cloud_tasks.end())
     return true;
+  if (r.task == task_type::intent && is_cloud_label(config, r.edge_prediction)) return true;
+  // The policy's task.out_of_set rule, as confidence_policy applies it.
+  if (task_thresholds::has_threshold(r.task) && r.out_of_set_mass > config.max_out_of_set_mass)
+    return true;
   return !(r.edge_confidence >= config.thresholds.for_task(r.task));
 }
 
@@ -181,7 +198,8 @@ inline evaluation_report evaluate(std::span<const labeled_record> records,
   rep.records = records.size();
   if (records.empty()) return rep;
   const double n = static_cast<double>(records.size());
-  size_t on_device = 0;
+  size_t on_device = 0, in_scope = 0, oos_cloud = 0;
+  double in_scope_sum = 0;
   double edge_sum = 0, edge_on_device_sum = 0, routed_sum = 0, cloud_sum = 0;
   std::vector<double> latencies, confidences, correctness;
   latencies.reserve(records.size());
@@ -201,7 +219,19 @@ inline evaluation_report evaluate(std::span<const labeled_record> records,
     }
     confidences.push_back(r.edge_confidence);
     correctness.push_back(e);
+    if (is_cloud_label(config, r.gold)) {
+      ++rep.out_of_scope;
+      oos_cloud += cloud;
+    } else {
+      ++in_scope;
+      in_scope_sum += e;
+    }
   }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  rep.in_scope_accuracy = in_scope ? in_scope_sum / static_cast<double>(in_scope) : nan;
+  rep.oos_to_cloud = rep.out_of_scope
+                         ? static_cast<double>(oos_cloud) / static_cast<double>(rep.out_of_scope)
+                         : nan;
   rep.on_device_rate = static_cast<double>(on_device) / n;
   rep.cloud_call_rate = 1.0 - rep.on_device_rate;
   rep.edge_accuracy = edge_sum / n;

@@ -139,6 +139,7 @@ inline void from_json(const nlohmann::json& j, budget_config& b) {
 
 inline void to_json(nlohmann::json& j, const policy_config& c) {
   j = {{"thresholds", c.thresholds},   {"max_out_of_set_mass", c.max_out_of_set_mass},
+       {"cloud_labels", c.cloud_labels},
        {"cloud_tasks", c.cloud_tasks}, {"length", c.length},
        {"privacy", c.privacy},         {"budget", c.budget}};
 }
@@ -147,9 +148,11 @@ inline void from_json(const nlohmann::json& j, policy_config& c) {
   using namespace detail::json_mapping;
   require_object(
       j, "the routing config",
-      {"thresholds", "max_out_of_set_mass", "cloud_tasks", "length", "privacy", "budget"});
+      {"thresholds", "max_out_of_set_mass", "cloud_labels", "cloud_tasks", "length", "privacy",
+       "budget"});
   read(j, "thresholds", c.thresholds, "config");
   read(j, "max_out_of_set_mass", c.max_out_of_set_mass, "config");
+  read(j, "cloud_labels", c.cloud_labels, "config");
   read(j, "cloud_tasks", c.cloud_tasks, "config");
   read(j, "length", c.length, "config");
   read(j, "privacy", c.privacy, "config");
@@ -201,20 +204,28 @@ inline void to_json(nlohmann::json& j, const decision& d) {
 //   {"query": "...", "task": "intent", "gold": "weather", "edge_prediction": "weather",
 //    "edge_confidence": 0.93, "cloud_correct": true, "edge_latency_ms": 41, "cloud_latency_ms":
 //    900}
-// "text" is accepted for "query"; "cloud_quality" (graded, [0, 1]) for "cloud_correct";
+// "text" is accepted for "query", "label" for "gold", "predicted" for "edge_prediction" and
+// "confidence" for "edge_confidence", "latency_ms" for "edge_latency_ms", "out_of_set" (the
+// edge's probability outside the labels) (so `edgecloud eval --records` lines read back);
+// "cloud_quality" (graded, [0, 1]) for "cloud_correct";
 // "edge_quality" overrides prediction == gold; "route" records what the assistant did;
 // "label_scores" + "gold_index" (the edge's score per label) feed the temperature fit.
 inline void from_json(const nlohmann::json& j, labeled_record& r) {
   using namespace detail::json_mapping;
   require_object(j, "a labeled record",
-                 {"query", "text", "task", "gold", "edge_prediction", "edge_confidence",
+                 {"query", "text", "task", "gold", "label", "predicted", "confidence", "latency_ms",
+                  "out_of_set",
+                  "edge_prediction", "edge_confidence",
                   "edge_quality", "cloud_quality", "cloud_correct", "edge_latency_ms",
                   "cloud_latency_ms", "route", "id", "label_scores", "gold_index"});
   read(j, "text", r.query, "record");
   read(j, "query", r.query, "record");
   read(j, "task", r.task, "record");
+  read(j, "label", r.gold, "record");
   read(j, "gold", r.gold, "record");
+  read(j, "predicted", r.edge_prediction, "record");
   read(j, "edge_prediction", r.edge_prediction, "record");
+  read(j, "confidence", r.edge_confidence, "record");
   read(j, "edge_confidence", r.edge_confidence, "record");
   if (j.contains("edge_quality")) {
     double q = 0;
@@ -227,6 +238,8 @@ inline void from_json(const nlohmann::json& j, labeled_record& r) {
     r.cloud_quality = ok ? 1.0 : 0.0;
   }
   read(j, "cloud_quality", r.cloud_quality, "record");
+  read(j, "latency_ms", r.edge_latency_ms, "record");
+  read(j, "out_of_set", r.out_of_set_mass, "record");
   read(j, "edge_latency_ms", r.edge_latency_ms, "record");
   read(j, "cloud_latency_ms", r.cloud_latency_ms, "record");
   read(j, "label_scores", r.label_scores, "record");
@@ -274,6 +287,11 @@ inline void to_json(nlohmann::json& j, const evaluation_report& r) {
        {"cpt80_cloud_fraction", number_or_null(r.cpt80)},
        {"apgr", number_or_null(r.apgr)},
        {"ece", number_or_null(r.ece)},
+       {"requests", r.records},
+       {"on_device_accuracy", number_or_null(r.edge_accuracy_on_device)},
+       {"in_scope_accuracy", number_or_null(r.in_scope_accuracy)},
+       {"oos_to_cloud", number_or_null(r.oos_to_cloud)},
+       {"out_of_scope", r.out_of_scope},
        {"curve", curve}};
 }
 
@@ -282,6 +300,7 @@ inline void to_json(nlohmann::json& j, const task_calibration& c) {
        {"threshold", c.threshold},
        {"cloud_rate", c.cloud_rate},
        {"quality", c.quality},
+       {"on_device_accuracy", detail::json_mapping::number_or_null(c.on_device_accuracy)},
        {"reachable", c.reachable}};
 }
 

@@ -184,6 +184,10 @@ struct budget_config {
 struct policy_config {
   task_thresholds thresholds;
   double max_out_of_set_mass = 0.2;  // more mass outside the labels = the edge is out of its depth
+  // Intent labels that mean "no device intent: this belongs in the cloud" (e.g. CLINC150's
+  // "oos"): a request the edge classifies as one of them goes to the cloud whatever the
+  // confidence.
+  std::vector<std::string> cloud_labels;
   std::vector<task_type> cloud_tasks = {task_type::open_dialogue, task_type::knowledge,
                                         task_type::reasoning};
   length_config length;
@@ -206,6 +210,8 @@ struct policy_config {
                            " must be in [0, 2], got " + std::to_string(v));
     }
     unit(max_out_of_set_mass, "max_out_of_set_mass");
+    for (const std::string& l : cloud_labels)
+      if (l.empty()) throw config_error("routing config: cloud_labels holds an empty label");
     unit(privacy.min_pii_confidence, "privacy.min_pii_confidence");
     if (length.max_edge_output_tokens < 0 || length.max_edge_turns < 0)
       throw config_error("routing config: length limits must be >= 0");
@@ -217,6 +223,16 @@ struct policy_config {
           "window > 0 seconds");
   }
 };
+
+// Whether `label` is one of config.cloud_labels (an intent that means "send to the cloud").
+inline bool is_cloud_label(const std::vector<std::string>& cloud_labels, std::string_view label) {
+  for (const std::string& l : cloud_labels)
+    if (l == label) return true;
+  return false;
+}
+inline bool is_cloud_label(const policy_config& config, std::string_view label) {
+  return is_cloud_label(config.cloud_labels, label);
+}
 
 // --- The record of one decision.
 struct budget_state {

@@ -34,6 +34,7 @@
 #include <edgecloud/tasks/decoding.hpp>
 #include <edgecloud/tasks/model_runner.hpp>
 #include <edgecloud/tasks/results.hpp>
+#include <edgecloud/tasks/task_prompt.hpp>
 #include <edgecloud/text/tokenizer.hpp>
 #include <functional>
 #include <map>
@@ -82,23 +83,9 @@ class engine {
 
   intent_result classify(std::string_view text, const intent_config& c) {
     const auto t0 = clock::now();
-    if (c.labels.empty()) throw config_error("classify: no labels");
-    std::string list;
-    for (const auto& l : c.labels) {
-      if (l.empty()) throw config_error("classify: a label is empty");
-      list += "- " + l + "\n";
-    }
-    if (!list.empty()) list.pop_back();
-    std::vector<std::vector<int32_t>> seqs;
-    size_t longest = 0;
-    for (const auto& l : c.labels) {
-      auto ids = tok_->encode(l, text::encode_mode::untrusted);
-      if (c.end_with_stop_token) ids.push_back(im_end_);
-      longest = std::max(longest, ids.size());
-      seqs.push_back(std::move(ids));
-    }
-    const auto prompt =
-        render(resolve(c.prompt, task_kind::intent, c.lang), {{"labels", list}}, text, longest);
+    const auto request = intent_prompt(*tok_, im_end_, c, text, runner_.context());
+    const auto& prompt = request.prompt;
+    const auto& seqs = request.labels;
     const runner_stats before = runner_.stats();
     use_adapters(c.lora);
     runner_.begin(prompt.ids, prompt.fixed);
@@ -242,19 +229,9 @@ class engine {
   // leave fewer than `reserve` positions of the context free, the end of the user's text is
   // cut (encoded_prompt::dropped_input_tokens says how much); capacity_error when even the
   // prompt without it does not fit.
-  encoded_prompt render(const prompt_template& p,
-                        const std::vector<std::pair<std::string, std::string>>& vars,
-                        std::string_view text, size_t reserve = 0) const {
-    const size_t at = p.user.find("{text}");
-    if (at == std::string::npos) throw config_error("prompt_template.user must contain {text}");
-    auto substitute = [&](std::string s) {
-      for (const auto& [k, v] : vars) s = fill_placeholder(std::move(s), k, v);
-      return s;
-    };
-    const std::string system = substitute(p.system), before = substitute(p.user.substr(0, at)),
-                      after = substitute(p.user.substr(at + 6));
-    return render_task_prompt(*tok_, system, p.examples, {before, text, after}, runner_.context(),
-                              reserve);
+  encoded_prompt render(const prompt_template& p, const prompt_vars& vars, std::string_view text,
+                        size_t reserve = 0) const {
+    return render_prompt(*tok_, p, vars, text, runner_.context(), reserve);
   }
 
   // The vocabulary as byte strings (built on first use, ~0.1 s for 151,936 ids).
@@ -275,20 +252,7 @@ class engine {
 
   static const prompt_template& resolve(const std::optional<prompt_template>& p, task_kind k,
                                         language lang) {
-    static const prompt_template defaults[6][2] = {
-        {default_prompt(task_kind::intent, language::en),
-         default_prompt(task_kind::intent, language::zh)},
-        {default_prompt(task_kind::rewrite, language::en),
-         default_prompt(task_kind::rewrite, language::zh)},
-        {default_prompt(task_kind::summary, language::en),
-         default_prompt(task_kind::summary, language::zh)},
-        {default_prompt(task_kind::tool_selection, language::en),
-         default_prompt(task_kind::tool_selection, language::zh)},
-        {default_prompt(task_kind::safety, language::en),
-         default_prompt(task_kind::safety, language::zh)},
-        {default_prompt(task_kind::answer, language::en),
-         default_prompt(task_kind::answer, language::zh)}};
-    return p ? *p : defaults[static_cast<int>(k)][lang == language::zh ? 1 : 0];
+    return resolve_prompt(p, k, lang);
   }
 
   static std::string json_key(const generate::json_options& o) {
