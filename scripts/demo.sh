@@ -4,6 +4,7 @@
 #
 #   scripts/demo.sh
 #
+# 0. installs the packages it needs (scripts/install-deps.sh: apt-get, sudo when not root);
 # 1. configures and builds the CLI and the demo (Release, -j2);
 # 2. writes a random-weight Qwen3-0.6B-shaped Q8_0 model if absent (the synthetic tokenizer is
 #    built in: nothing to download);
@@ -26,6 +27,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 SHAPE=${EDGECLOUD_DEMO_SHAPE:-qwen3-0.6b}
 START=$(date +%s)
+
+scripts/install-deps.sh build test
 
 echo "== build ($BUILD_DIR, Release, -j2)"
 cmake -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null

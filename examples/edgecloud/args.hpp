@@ -16,12 +16,29 @@
 
 namespace edgecloud::cli {
 
+// A command line that does not parse (unknown option, missing or extra value, a number that is
+// not one): main.cpp prints the message and the command's usage, exit status 2.
+class usage_error : public config_error {
+ public:
+  using config_error::config_error;
+};
+
+// Thrown by the parser when `--help` or `-h` stands where an option could: main.cpp prints the
+// command's usage (help.cpp) and exits 0. Carries the options the command accepts, so the usage
+// printed can never omit one (help.cpp lists any its text does not mention).
+struct help_requested {
+  std::set<std::string> value_options, flags;
+};
+
 class args {
  public:
   // `value_options` take a value; `flags` do not. Anything else starting with `--` is an error.
   args(const std::vector<std::string>& argv, std::set<std::string> value_options,
        std::set<std::string> flags, const std::set<std::string>& repeatable = {}) {
     value_options.insert(repeatable.begin(), repeatable.end());
+    // Help wins over everything else on the line, even an option the command does not know.
+    for (const std::string& a : argv)
+      if (a == "--help" || a == "-h") throw help_requested{value_options, flags};
     for (size_t i = 0; i < argv.size(); ++i) {
       const std::string& a = argv[i];
       if (a.size() > 2 && a.rfind("--", 0) == 0) {
@@ -34,16 +51,16 @@ class args {
         }
         if (value_options.count(name)) {
           if (!has_value) {
-            if (i + 1 >= argv.size()) throw config_error("option --" + name + " needs a value");
+            if (i + 1 >= argv.size()) throw usage_error("option --" + name + " needs a value");
             value = argv[++i];
           }
           values_[name] = value;
           all_[name].push_back(value);
         } else if (flags.count(name)) {
-          if (has_value) throw config_error("option --" + name + " takes no value");
+          if (has_value) throw usage_error("option --" + name + " takes no value");
           flags_.insert(name);
         } else {
-          throw config_error("unknown option --" + name);
+          throw usage_error("unknown option --" + name);
         }
       } else {
         positionals_.push_back(a);
@@ -63,7 +80,7 @@ class args {
   }
   std::string required(const std::string& name) const {
     auto v = get(name);
-    if (!v) throw config_error("missing required option --" + name);
+    if (!v) throw usage_error("missing required option --" + name);
     return *v;
   }
   long long integer(const std::string& name, long long fallback) const {
@@ -71,7 +88,7 @@ class args {
     if (!v) return fallback;
     char* end = nullptr;
     long long n = std::strtoll(v->c_str(), &end, 10);
-    if (v->empty() || *end != '\0') throw config_error("option --" + name + ": not an integer: " + *v);
+    if (v->empty() || *end != '\0') throw usage_error("option --" + name + ": not an integer: " + *v);
     return n;
   }
   double number(const std::string& name, double fallback) const {
@@ -79,7 +96,7 @@ class args {
     if (!v) return fallback;
     char* end = nullptr;
     double d = std::strtod(v->c_str(), &end);
-    if (v->empty() || *end != '\0') throw config_error("option --" + name + ": not a number: " + *v);
+    if (v->empty() || *end != '\0') throw usage_error("option --" + name + ": not a number: " + *v);
     return d;
   }
   const std::vector<std::string>& positionals() const { return positionals_; }

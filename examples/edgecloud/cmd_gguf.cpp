@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <edgecloud/convert/gguf_tokenizer.hpp>
 #include <edgecloud/error.hpp>
 #include <edgecloud/model/gguf.hpp>
 #include <edgecloud/model/gguf_random_qwen3.hpp>
@@ -243,36 +244,20 @@ int run_inspect(const std::vector<std::string>& argv) {
   return 0;
 }
 
-// tokenizer.ggml.* and tokenizer.chat_template as llama.cpp's converter writes them for Qwen3;
-// the token list is padded to the embedding rows with "[PAD<id>]" user-defined tokens, as in
-// the fixture model with the full vocabulary.
+// tokenizer.ggml.* and tokenizer.chat_template as llama.cpp's converter writes them for Qwen3
+// (convert/gguf_tokenizer.hpp, shared with `edgecloud convert`): the token list is padded to the
+// embedding rows with "[PAD<id>]" tokens. Qwen3's tokenizer_config.json has no bos token;
+// llama.cpp takes config.json's bos_token_id, <|endoftext|>, and add_bos_token = false.
 void add_tokenizer(gguf::writer& w, const edgecloud::text::vocab_data& v, uint64_t vocab_rows) {
-  if (v.tokens.size() > vocab_rows)
-    throw config_error("tokenizer has " + std::to_string(v.tokens.size()) +
-                       " tokens, more than the model's " + std::to_string(vocab_rows) +
-                       " embedding rows");
-  std::vector<std::string> tokens = v.tokens;
-  // Qwen3's tokenizer_config.json has no bos token; llama.cpp's converter records <|endoftext|>
-  // (config.json's bos_token_id), as the fixture models do.
-  int32_t bos = v.bos_id;
-  for (size_t i = 0; bos < 0 && i < tokens.size(); ++i)
-    if (tokens[i] == "<|endoftext|>") bos = static_cast<int32_t>(i);
-  std::vector<int32_t> types = v.token_types;
-  types.resize(tokens.size(), 1);
-  for (uint64_t id = tokens.size(); id < vocab_rows; ++id) {
-    tokens.push_back("[PAD" + std::to_string(id) + "]");
-    types.push_back(4);
+  edgecloud::convert::config_special_ids config;
+  for (size_t i = 0; i < v.tokens.size(); ++i)
+    if (v.tokens[i] == "<|endoftext|>") config.bos = static_cast<int64_t>(i);
+  try {
+    edgecloud::convert::add_tokenizer_metadata(
+        w, edgecloud::convert::to_gguf_vocab(v, vocab_rows, config, {{"bos", false}}));
+  } catch (const edgecloud::text_error& e) {
+    throw config_error(e.what());
   }
-  w.add_string("tokenizer.ggml.model", "gpt2");
-  w.add_string("tokenizer.ggml.pre", v.pre);
-  w.add_string_array("tokenizer.ggml.tokens", tokens);
-  w.add_array("tokenizer.ggml.token_type", types);
-  w.add_string_array("tokenizer.ggml.merges", v.merges);
-  if (v.eos_id >= 0) w.add_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(v.eos_id));
-  if (v.pad_id >= 0) w.add_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(v.pad_id));
-  if (bos >= 0) w.add_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(bos));
-  w.add_bool("tokenizer.ggml.add_bos_token", false);
-  if (!v.chat_template.empty()) w.add_string("tokenizer.chat_template", v.chat_template);
 }
 
 int run_make_model(const std::vector<std::string>& argv) {

@@ -3,6 +3,11 @@
 //
 //   edgecloud route --cloud-url URL [--cloud-model NAME] [--api-key KEY] [--config routing.json]
 //                   [--force-cloud|--force-edge] [--offline] [--timeout-ms N] [--json|--jsonl] "query"
+//   edgecloud route ... --stream [--json|--jsonl]   the answer's events as they happen: with
+//       --json/--jsonl one JSON object a line, {"event":"delta","text":...,"source":"edge|cloud"},
+//       {"event":"reset","reason":...} (withdraw the text shown so far: the cloud stream was
+//       abandoned and the fallback answer follows), then the response with "event":"done";
+//       without them, the text itself on stdout, a reset as a "[reset: reason]" line.
 //   edgecloud eval --data labeled.jsonl [--config routing.json] [--bins 10] [--json]
 //                  [--model M [--labels a,b,c] [--threads N]]   (the engine predicts the intents)
 //   edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q)
@@ -14,6 +19,7 @@
 // --cloud-max-tokens N (256) --tokenizer tokenizer.json. `route --model` and `eval --model` take
 // --lora FILE[:SCALE] (repeatable): LoRA adapters the edge tasks run under.
 #include <edgecloud/assistant.hpp>
+#include <edgecloud/transport/failover_transport.hpp>
 #include <edgecloud/assistant/local_edge.hpp>
 #include <edgecloud/routing.hpp>
 
@@ -81,12 +87,33 @@ int route_with(Assistant& assistant, const cli::args& a) {
                                               : routing::route_override::none;
     q.user_id = a.value_or("user", "");
     q.user_never_send = a.flag("never-send");
+    const bool as_json = a.flag("json") || a.flag("jsonl");
+    if (a.flag("stream"))
+      q.on_delta = [as_json](const answer_event& e) {
+        const bool reset = e.type == answer_event::kind::reset;
+        if (as_json) {
+          nlohmann::json j = reset ? nlohmann::json{{"event", "reset"}, {"reason", std::string(e.reason)}}
+                                   : nlohmann::json{{"event", "delta"},
+                                                    {"text", std::string(e.text)},
+                                                    {"source", std::string(routing::to_string(e.source))}};
+          std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        } else if (reset) {
+          std::cout << "\n[reset: " << e.reason << "]\n";
+        } else {
+          std::cout << e.text;
+        }
+        std::cout.flush();
+        return true;
+      };
     return assistant.ask(q);
   };
   auto print = [&](const assistant_response& r) {
     if (a.flag("json") || a.flag("jsonl")) {
-      std::cout << to_json_value(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      auto j = to_json_value(r);
+      if (a.flag("stream")) j["event"] = "done";
+      std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
+      if (a.flag("stream")) std::cout << "\n";
       std::cout << "route:   " << routing::to_string(r.route) << (r.fallback ? " (fallback)" : "")
                 << (r.degraded ? " (degraded)" : "") << "\nrule:    " << r.decision.rule
                 << "\nreason:  " << (r.fallback ? r.fallback_reason : r.decision.reason)
@@ -119,16 +146,45 @@ int route_with(Assistant& assistant, const cli::args& a) {
     failures += !r.answered;
     print(r);
   }
-  if (a.flag("telemetry")) std::cerr << assistant.telemetry().to_json().dump(2) << "\n";
+  if (a.flag("telemetry")) {
+    std::cerr << assistant.telemetry().to_json().dump(2) << "\n";
+    if constexpr (requires { assistant.transport().to_json(); })
+      std::cerr << assistant.transport().to_json().dump(2) << "\n";  // per cloud endpoint
+  }
   return failures ? 1 : 0;
+}
+
+// The assistant on the engine edge (--model) or the stand-in, over `Transport` built from `tc`.
+template <class Transport, class TransportArg>
+int route_on(const cli::args& a, TransportArg tc, const assistant_config& ac) {
+  if (a.has("model") && !a.flag("stand-in-edge")) {
+    // The real edge: the SDK's engine running the edge tasks (local_edge over tasks::engine_edge).
+    local_edge_config ec;
+    const long long threads = a.integer("threads", 0), context = a.integer("context", 2048);
+    if (threads < 0 || threads > 1024) throw config_error("--threads must be 0 (all) to 1024");
+    if (context < 64 || context > 1 << 20) throw config_error("--context must be in 64..1048576");
+    ec.threads = static_cast<size_t>(threads);
+    ec.context = static_cast<size_t>(context);
+    ec.tokenizer_json = a.value_or("tokenizer", "");
+    ec.lora = cli::lora_files(a);
+    basic_assistant<local_edge, routing::confidence_policy, Transport> assistant(local_edge(*a.get("model"), ec), tc, read_policy_config(a), ac);
+    return route_with(assistant, a);
+  }
+  if (!a.all(cli::lora_option).empty())
+    throw config_error("--lora needs --model (the stand-in edge runs no model)");
+  // No --model (or --stand-in-edge): the deterministic keyword stand-in, said so on stderr.
+  std::fprintf(stderr, "edgecloud route: edge = deterministic keyword stand-in (no --model given); "
+                       "its answers are placeholders\n");
+  basic_assistant<stand_in_edge, routing::confidence_policy, Transport> assistant(stand_in_edge{}, tc, read_policy_config(a), ac);
+  return route_with(assistant, a);
 }
 
 int run_route(const std::vector<std::string>& argv) {
   cli::args a(argv, {"cloud-url", "cloud-model", "api-key", "config", "model", "timeout-ms", "user",
                      "threads", "context", "edge-max-tokens", "cloud-max-tokens", "tokenizer"},
               {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry",
-               "stand-in-edge"},
-              {cli::lora_option});
+               "stand-in-edge", "stream"},
+              {cli::lora_option, "cloud-url"});
   if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
   transport::openai_transport_config tc;
   tc.base_url = a.required("cloud-url");
@@ -145,26 +201,28 @@ int run_route(const std::vector<std::string>& argv) {
   ac.cloud_max_tokens = static_cast<int>(cloud_max);
   ac.cloud_model = tc.model;
 
-  if (a.has("model") && !a.flag("stand-in-edge")) {
-    // The real edge: the SDK's engine running the edge tasks (local_edge over tasks::engine_edge).
-    local_edge_config ec;
-    const long long threads = a.integer("threads", 0), context = a.integer("context", 2048);
-    if (threads < 0 || threads > 1024) throw config_error("--threads must be 0 (all) to 1024");
-    if (context < 64 || context > 1 << 20) throw config_error("--context must be in 64..1048576");
-    ec.threads = static_cast<size_t>(threads);
-    ec.context = static_cast<size_t>(context);
-    ec.tokenizer_json = a.value_or("tokenizer", "");
-    ec.lora = cli::lora_files(a);
-    basic_assistant<local_edge> assistant(local_edge(*a.get("model"), ec), tc, read_policy_config(a), ac);
-    return route_with(assistant, a);
+  // Several endpoints (--cloud-url A,B or the option repeated): health-aware failover between
+  // them (transport/failover_transport.hpp) before the edge falls back.
+  std::vector<std::string> urls;
+  for (const auto& given : a.all("cloud-url")) {
+    std::string cur;
+    for (char c : given + ",") {
+      if (c != ',') { cur += c; continue; }
+      if (!cur.empty()) urls.push_back(cur);
+      cur.clear();
+    }
   }
-  if (!a.all(cli::lora_option).empty())
-    throw config_error("--lora needs --model (the stand-in edge runs no model)");
-  // No --model (or --stand-in-edge): the deterministic keyword stand-in, said so on stderr.
-  std::fprintf(stderr, "edgecloud route: edge = deterministic keyword stand-in (no --model given); "
-                       "its answers are placeholders\n");
-  basic_assistant<stand_in_edge> assistant(stand_in_edge{}, tc, read_policy_config(a), ac);
-  return route_with(assistant, a);
+  if (urls.empty()) throw config_error("--cloud-url is empty");
+  if (urls.size() == 1) {
+    tc.base_url = urls.front();
+    return route_on<transport::openai_transport>(a, tc, ac);
+  }
+  transport::failover_config fc;
+  for (const auto& u : urls) {
+    tc.base_url = u;
+    fc.endpoints.push_back(tc);
+  }
+  return route_on<transport::failover_transport>(a, fc, ac);
 }
 
 // eval --model: the engine classifies every intent record's query (over --labels, or the

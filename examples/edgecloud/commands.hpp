@@ -21,6 +21,11 @@ inline std::map<std::string, command>& registry() {
   return commands;
 }
 
+struct help_requested;
+// The usage text of `name` (help.cpp), followed by any option in `accepted` the text does not
+// mention; nullptr: the text alone.
+std::string usage(const std::string& name, const help_requested* accepted);
+
 struct command_registrar {
   command_registrar(std::string name, std::string summary,
                     std::function<int(const std::vector<std::string>&)> run) {

@@ -8,20 +8,22 @@
 #include <string>
 #include <vector>
 
+#include "args.hpp"
 #include "commands.hpp"
 
 namespace {
-void usage() {
-  std::fprintf(stderr, "edgecloud %s — edge/cloud LLM SDK\nusage: edgecloud <command> [options]\n\n",
+void usage(std::FILE* out) {
+  std::fprintf(out, "edgecloud %s — edge/cloud LLM SDK\nusage: edgecloud <command> [options]\n\n",
                edgecloud::version_string);
   for (const auto& [name, cmd] : edgecloud::cli::registry())
-    std::fprintf(stderr, "  %-14s %s\n", name.c_str(), cmd.summary.c_str());
+    std::fprintf(out, "  %-14s %s\n", name.c_str(), cmd.summary.c_str());
+  std::fprintf(out, "\nedgecloud <command> --help for a command's options; edgecloud --version\n");
 }
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    usage();
+    usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   if (std::string(argv[1]) == "--version") {
@@ -32,14 +34,22 @@ int main(int argc, char** argv) {
   auto it = reg.find(argv[1]);
   if (it == reg.end()) {
     std::fprintf(stderr, "edgecloud: unknown command '%s'\n\n", argv[1]);
-    usage();
+    usage(stderr);
     return 2;
   }
   std::vector<std::string> args(argv + 2, argv + argc);
   try {
     return it->second.run(args);
+  } catch (const edgecloud::cli::help_requested& h) {
+    std::fputs(edgecloud::cli::usage(argv[1], &h).c_str(), stdout);
+    return 0;
+  } catch (const edgecloud::cli::usage_error& e) {
+    std::fprintf(stderr, "edgecloud %s: %s\n\n%s", argv[1], e.what(),
+                 edgecloud::cli::usage(argv[1], nullptr).c_str());
+    return 2;
   } catch (const edgecloud::config_error& e) {
-    std::fprintf(stderr, "edgecloud %s: %s\n", argv[1], e.what());
+    std::fprintf(stderr, "edgecloud %s: %s\n(edgecloud %s --help for the usage)\n", argv[1],
+                 e.what(), argv[1]);
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "edgecloud %s: error: %s\n", argv[1], e.what());

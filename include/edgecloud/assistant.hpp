@@ -17,6 +17,14 @@
 //      with the text redacted first when the decision says so;
 //   5. the cloud fails (timeout, HTTP error, broken stream, circuit open…) → the edge answers,
 //      marked `fallback: true` with the cloud's error kept in `fallback_reason`.
+// Streaming (assistant_request::on_delta): the events an app receives are the truth. Deltas
+// carry the answer as it is produced, from the cloud or from the edge (token by token when the
+// edge is a StreamingEdgeModel); when a cloud stream that already showed text is abandoned
+// (broken, truncated, past its deadline, cancelled, the circuit opening) a `reset` event with the
+// reason comes before the fallback answer streams, so the text after the last reset always
+// equals the final `answer`. The transport never retries once text was delivered, so no text
+// is shown twice. A callback that returns false stops the answer there: the response then
+// holds exactly the text delivered (`stopped` is set) and nothing falls back.
 // Every request ends in an answer or an explicit error (`answered == false`, `error` says why);
 // every one is counted once in telemetry().
 //
@@ -30,6 +38,7 @@
 #include <atomic>
 #include <chrono>
 #include <edgecloud/assistant/edge_model.hpp>
+#include <functional>
 #include <edgecloud/assistant/stand_in_edge.hpp>
 #include <edgecloud/routing.hpp>
 #include <edgecloud/tasks/pii.hpp>
@@ -70,6 +79,17 @@ struct assistant_config {
   bool start_online = true;                     // initial set_online() state (false: edge only)
 };
 
+// One streaming event of an answer (assistant_request::on_delta).
+struct answer_event {
+  enum class kind { delta, reset };
+  kind type = kind::delta;
+  std::string_view text;    // delta: text appended to what the app shows
+  std::string_view reason;  // reset: why the text shown so far is withdrawn
+  routing::route source = routing::route::edge;  // delta: who produced it
+};
+// Return false to stop the answer (for a reset the result is ignored).
+using answer_callback = std::function<bool(const answer_event&)>;
+
 struct assistant_request {
   std::string text;
   std::vector<turn> history;               // earlier turns, oldest first
@@ -80,7 +100,7 @@ struct assistant_request {
   std::string retrieval_hint;  // overrides the configured hint
   std::optional<int> expected_output_tokens;
   std::stop_token cancel;              // cancels the cloud call
-  transport::delta_callback on_delta;  // stream the cloud answer (empty = no streaming)
+  answer_callback on_delta;  // stream the answer, cloud or edge (empty = no streaming)
 };
 
 struct assistant_response {
@@ -91,6 +111,7 @@ struct assistant_response {
   std::string fallback_reason;  // the cloud's failure, verbatim
   bool degraded = false;        // the policy kept it local because the cloud was unavailable
   bool redacted = false;        // PII was replaced before the request left the device
+  bool stopped = false;         // the app's stream callback stopped the answer (it is partial)
   std::string error;            // when !answered
   routing::decision decision;
   edge_intent intent;
@@ -125,6 +146,7 @@ inline nlohmann::json to_json_value(const assistant_response& r) {
       {"pii", pii},
       {"decision", r.decision}};
   if (r.fallback) j["fallback_reason"] = r.fallback_reason;
+  if (r.stopped) j["stopped"] = true;
   if (!r.answered) j["error"] = r.error;
   if (r.decision.target == routing::route::cloud)
     j["cloud"] = {{"status", transport::to_string(r.cloud_status)},
@@ -321,8 +343,19 @@ assistant_response basic_assistant<Edge, Policy, Transport>::ask(const assistant
 
   transport::call_options options;
   options.cancel = request.cancel;
-  options.on_delta = request.on_delta;
   options.total_timeout = config_.cloud_timeout;
+  bool shown = false, app_stopped = false;  // cloud text reached the app; the app said stop
+  std::string delivered;                    // the cloud text the app was given
+  if (request.on_delta)
+    options.on_delta = [&](const transport::stream_delta& d) {
+      if (d.content.empty()) return true;  // reasoning text and tool-call pieces are not the answer
+      shown = true;
+      delivered += d.content;
+      if (request.on_delta(answer_event{answer_event::kind::delta, d.content, {}, routing::route::cloud}))
+        return true;
+      app_stopped = true;
+      return false;
+    };
   const auto cloud_start = clock::now();
   transport::chat_response response;
   try {
@@ -350,6 +383,24 @@ assistant_response basic_assistant<Edge, Policy, Transport>::ask(const assistant
         calls.push_back({{"name", c.name}, {"arguments", c.arguments}});
       out.answer = calls.dump();
     }
+    if (request.on_delta && out.answer != delivered) {
+      // What was shown is not the answer (tool calls only, or a server that sent more in its
+      // final message): withdraw it and send the answer whole.
+      if (shown)
+        request.on_delta(answer_event{answer_event::kind::reset, {},
+                                      "the cloud's final answer differs from its stream",
+                                      routing::route::cloud});
+      request.on_delta(answer_event{answer_event::kind::delta, out.answer, {}, routing::route::cloud});
+    }
+    finish(out, start, f.task);
+    return out;
+  }
+  if (app_stopped) {
+    // The app stopped the stream: what it was given is the answer; nothing falls back.
+    out.answered = true;
+    out.stopped = true;
+    out.route = routing::route::cloud;
+    out.answer = delivered;
     finish(out, start, f.task);
     return out;
   }
@@ -359,6 +410,10 @@ assistant_response basic_assistant<Edge, Policy, Transport>::ask(const assistant
   out.fallback = true;
   out.fallback_reason = std::string(transport::to_string(response.status)) +
                         (response.error.empty() ? "" : ": " + response.error);
+  if (request.on_delta && shown)
+    request.on_delta(answer_event{answer_event::kind::reset, {},
+                                  "cloud failed (" + out.fallback_reason + "); the edge answers",
+                                  routing::route::cloud});
   answer_on_edge(request, out);
   finish(out, start, f.task);
   return out;
@@ -368,23 +423,46 @@ template <EdgeModel Edge, routing::RoutingPolicy Policy, transport::CloudTranspo
 void basic_assistant<Edge, Policy, Transport>::answer_on_edge(const assistant_request& request,
                                                               assistant_response& out) {
   out.route = routing::route::edge;
+  auto emit = [&](std::string_view piece) {
+    return request.on_delta(answer_event{answer_event::kind::delta, piece, {}, routing::route::edge});
+  };
   if (!out.safety.safe) {
     out.answer = config_.refusal;
     out.answered = true;
+    if (request.on_delta) emit(out.answer);
     return;
   }
+  bool shown = false, app_stopped = false;
   try {
     const auto t0 = clock::now();
     std::lock_guard lock(edge_mutex_);
     edge_answer_request a{out.rewritten_query, out.intent.label, request.history,
                           config_.edge_max_tokens};
-    out.answer = std::string(edge_.answer(a));
+    if constexpr (StreamingEdgeModel<Edge>) {
+      if (request.on_delta) {
+        out.answer = std::string(edge_.answer(a, [&](std::string_view piece) {
+          shown = true;
+          if (emit(piece)) return true;
+          app_stopped = true;
+          return false;
+        }));
+      } else {
+        out.answer = std::string(edge_.answer(a));
+      }
+    } else {
+      out.answer = std::string(edge_.answer(a));
+      if (request.on_delta && !out.answer.empty()) app_stopped = !emit(out.answer);
+    }
     out.answered = true;
+    out.stopped = app_stopped;
     out.edge_ms += ms_between(t0, clock::now());
   } catch (const std::exception& e) {
     out.answered = false;
+    out.answer.clear();
     out.error = std::string("the edge could not answer: ") + e.what() +
                 (out.fallback ? " (after the cloud failed: " + out.fallback_reason + ")" : "");
+    if (request.on_delta && shown)
+      request.on_delta(answer_event{answer_event::kind::reset, {}, out.error, routing::route::edge});
   }
 }
 

@@ -8,6 +8,7 @@
 #include <edgecloud/transport/backend.hpp>
 #include <edgecloud/transport/circuit_breaker.hpp>
 #include <edgecloud/transport/concepts.hpp>
+#include <edgecloud/transport/failover_transport.hpp>
 #include <edgecloud/transport/fault_injection.hpp>
 #include <edgecloud/transport/json.hpp>
 #include <edgecloud/transport/loopback_transport.hpp>

@@ -6,7 +6,7 @@
 // of the same rendered prompt done independently; edge answers; cloud answers arrive verbatim;
 // an HTTP 503 from the cloud ends in an edge answer marked fallback; many threads on one
 // assistant with injected faults lose nothing and every request is counted once.
-// Skipped when build/bin/edgecloud (which writes the model) was not built.
+// Fails when the model cannot be written (build/bin/edgecloud, or EDGECLOUD_MODEL_WRITER).
 #include <edgecloud/assistant/default_assistant.hpp>
 #include <edgecloud/assistant/engine_backend.hpp>
 #include <edgecloud/transport.hpp>
@@ -26,14 +26,13 @@ using routing::route;
 
 namespace {
 
-std::filesystem::path tiny_model() {
+const edgecloud::testing::cli_tiny_model& tiny() {
   static const edgecloud::testing::cli_tiny_model model("e2e", "--seed 7");
-  return model.path();
+  return model;
 }
 
-#define REQUIRE_TINY_MODEL(var)  \
-  const auto var = tiny_model(); \
-  if (var.empty()) GTEST_SKIP() << "build/bin/edgecloud not built (it writes the model)"
+// Fails (never skips) when the model cannot be written: the CLI is part of the build.
+#define REQUIRE_TINY_MODEL(var) EDGECLOUD_REQUIRE_TINY_MODEL(var, tiny())
 
 struct cloud_server {
   engine_backend backend;
@@ -45,6 +44,31 @@ struct cloud_server {
     server.start();
   }
 };
+
+// The answer to {system, user} computed without engine_backend: render, encode, greedy-decode
+// with a fresh session (no prefix cache), detokenize. What a server running the engine must say.
+struct reference_answer {
+  std::vector<int32_t> prompt_ids, out;
+  std::string text;
+};
+reference_answer greedy_reference(const std::filesystem::path& path, const std::string& system,
+                                  const std::string& user, size_t max_tokens) {
+  auto model = model::qwen3::load(path);
+  text::tokenizer tok(generate::read_gguf_vocab(model.file()));
+  text::ordered_json msgs = {{{"role", "system"}, {"content", system}},
+                             {{"role", "user"}, {"content", user}}};
+  text::chat_options opt;
+  opt.enable_thinking = false;
+  reference_answer r;
+  r.prompt_ids = text::encode_chat(tok, text::render_qwen3(msgs, nullptr, opt));
+  model::session s(model, {.context = 512, .threads = 1});
+  std::vector<int32_t> stops = {*tok.find_token("<|im_end|>"), *tok.find_token("<|endoftext|>")};
+  r.out = s.generate(r.prompt_ids, max_tokens, stops);
+  text::stream_decoder d(tok, true);
+  for (int32_t t : r.out) r.text += std::string(d.push(t));
+  r.text += std::string(d.flush());
+  return r;
+}
 
 assistant_options options_for(const std::string& url) {
   assistant_options o;
@@ -69,27 +93,16 @@ TEST(EndToEnd, ServeAnswersAreGreedyDecodingOfTheRenderedPrompt) {
   req.max_tokens = 12;
 
   // Independent reference: render, encode, greedy-decode with a fresh session, detokenize.
-  auto model = model::qwen3::load(path);
-  text::tokenizer tok(generate::read_gguf_vocab(model.file()));
-  text::ordered_json msgs = {{{"role", "system"}, {"content", "You are terse."}},
-                             {{"role", "user"}, {"content", "明天北京天气怎么样？"}}};
-  text::chat_options opt;
-  opt.enable_thinking = false;
-  const auto ids = text::encode_chat(tok, text::render_qwen3(msgs, nullptr, opt));
-  model::session s(model, {.context = 512, .threads = 1});
-  std::vector<int32_t> stops = {*tok.find_token("<|im_end|>"), *tok.find_token("<|endoftext|>")};
-  const auto out = s.generate(ids, 12, stops);
+  const auto ref = greedy_reference(path, "You are terse.", "明天北京天气怎么样？", 12);
+  const auto& ids = ref.prompt_ids;
+  const auto& out = ref.out;
 
   const auto plain = client.complete(req);
   ASSERT_TRUE(plain.ok()) << plain.error;
   EXPECT_EQ(plain.usage.prompt_tokens, static_cast<int64_t>(ids.size()));
   EXPECT_EQ(plain.usage.completion_tokens, static_cast<int64_t>(out.size()));
   EXPECT_EQ(plain.finish_reason, out.size() == 12 ? "length" : "stop");
-  text::stream_decoder d(tok, true);
-  std::string expected_text;
-  for (int32_t t : out) expected_text += std::string(d.push(t));
-  expected_text += std::string(d.flush());
-  EXPECT_EQ(plain.content, expected_text);
+  EXPECT_EQ(plain.content, ref.text);
 
   // Streamed: the deltas concatenate to the same text (second request reuses the cached prefix).
   req.stream = true;
@@ -131,13 +144,13 @@ TEST(EndToEnd, EdgeAnswersCloudAnswersAndFailureFallsBack) {
   EXPECT_EQ(c.route, route::cloud);
   EXPECT_FALSE(c.fallback);
   EXPECT_EQ(cloud.server.stats().completed, 1u);
-  // The answer is exactly what the engine behind the server writes for that conversation.
-  transport::chat_request same;
-  same.messages = {{"system", a.config().system_prompt, {}, {}, {}},
-                   {"user", cloud_q.text, {}, {}, {}}};
-  same.max_tokens = a.config().cloud_max_tokens;
-  EXPECT_EQ(c.answer, cloud.backend(same, {}).content);
-  EXPECT_GT(c.cloud_usage.prompt_tokens, 0);
+  // The answer is exactly greedy decoding of {system prompt, question}, computed here without
+  // the engine backend (a wrong conversation sent, a lost or duplicated piece, a stale prefix
+  // cache would all differ); the usage counts the same prompt.
+  const auto ref = greedy_reference(path, a.config().system_prompt, cloud_q.text,
+                                    static_cast<size_t>(a.config().cloud_max_tokens));
+  EXPECT_EQ(c.answer, ref.text);
+  EXPECT_EQ(c.cloud_usage.prompt_tokens, static_cast<int64_t>(ref.prompt_ids.size()));
 
   cloud.server.set_faults(transport::parse_fault_spec("status=503"));
   const auto f = a.ask(cloud_q);

@@ -2,8 +2,8 @@
 // The user-facing programs on a tiny random-weight model (written here by `edgecloud make-model
 // --shape tiny`): examples/quickstart offline and against a cloud; `edgecloud serve --model` as
 // a process (the engine backend), `edgecloud route --model --json/--jsonl` against it, and the
-// main example (examples/assistant_demo) end to end. Each binary that is missing from build/bin
-// makes its test skip.
+// main example (examples/assistant_demo) end to end. A binary missing from build/bin, or a
+// failed make-model, fails the test that needs it.
 #include <edgecloud/transport.hpp>
 
 #include <gtest/gtest.h>
@@ -38,9 +38,9 @@ std::pair<int, std::string> run(const std::string& cmd) {
   return edgecloud::testing::run_command(cmd, edgecloud::testing::stderr_mode::merge);
 }
 
-fs::path tiny_model() {
+const edgecloud::testing::cli_tiny_model& tiny() {
   static const edgecloud::testing::cli_tiny_model model("demo");
-  return model.path();
+  return model;
 }
 
 // `edgecloud serve --model M` on the engine, small enough for the tiny model; up to 60 s to start.
@@ -60,9 +60,8 @@ nlohmann::json parse_line(const std::string& s) {
 }  // namespace
 
 TEST(Quickstart, AnswersOfflineOnTheDevice) {
-  if (!fs::exists(bin("quickstart"))) GTEST_SKIP() << "quickstart not built";
-  const auto model = tiny_model();
-  ASSERT_FALSE(model.empty()) << "make-model failed";
+  EDGECLOUD_REQUIRE_PROGRAM(quickstart, "quickstart");
+  EDGECLOUD_REQUIRE_TINY_MODEL(model, tiny());
   const auto [rc, out] = run(bin("quickstart").string() + " " + model.string());
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("route: edge"), std::string::npos) << out;
@@ -70,9 +69,8 @@ TEST(Quickstart, AnswersOfflineOnTheDevice) {
 }
 
 TEST(Quickstart, UnreachableCloudStillAnswers) {
-  if (!fs::exists(bin("quickstart"))) GTEST_SKIP() << "quickstart not built";
-  const auto model = tiny_model();
-  ASSERT_FALSE(model.empty());
+  EDGECLOUD_REQUIRE_PROGRAM(quickstart, "quickstart");
+  EDGECLOUD_REQUIRE_TINY_MODEL(model, tiny());
   // Port 9 (discard) on loopback refuses connections: a cloud decision falls back to the edge.
   const auto [rc, out] =
       run(bin("quickstart").string() + " " + model.string() + " http://127.0.0.1:9/v1");
@@ -81,9 +79,8 @@ TEST(Quickstart, UnreachableCloudStillAnswers) {
 }
 
 TEST(ServeAndRoute, EngineServerRouteJsonAndTheDemo) {
-  if (!fs::exists(bin("edgecloud"))) GTEST_SKIP() << "edgecloud not built";
-  const auto model = tiny_model();
-  ASSERT_FALSE(model.empty());
+  EDGECLOUD_REQUIRE_PROGRAM(edgecloud, "edgecloud");
+  EDGECLOUD_REQUIRE_TINY_MODEL(model, tiny());
   serve_process serve(model);
   ASSERT_GT(serve.pid, 0);
   ASSERT_FALSE(serve.url.empty()) << "serve printed: " << serve.first_line;
@@ -128,7 +125,8 @@ TEST(ServeAndRoute, EngineServerRouteJsonAndTheDemo) {
     EXPECT_EQ(n, 2);
   }
 
-  if (fs::exists(bin("assistant_demo"))) {
+  {
+    EDGECLOUD_REQUIRE_PROGRAM(assistant_demo, "assistant_demo");
     const auto [rc, out] =
         run("EDGECLOUD_DEMO_MAX_TOKENS=4 EDGECLOUD_DEMO_THREADS=1 " +
             bin("assistant_demo").string() + " " + model.string() + " " + serve.url);
@@ -146,9 +144,8 @@ TEST(ServeAndRoute, EngineServerRouteJsonAndTheDemo) {
 }
 
 TEST(EvalWithModel, TheEngineFillsEveryIntentPrediction) {
-  if (!fs::exists(bin("edgecloud"))) GTEST_SKIP() << "edgecloud not built";
-  const auto model = tiny_model();
-  ASSERT_FALSE(model.empty());
+  EDGECLOUD_REQUIRE_PROGRAM(edgecloud, "edgecloud");
+  EDGECLOUD_REQUIRE_TINY_MODEL(model, tiny());
   const auto data =
       fs::temp_directory_path() / ("edgecloud-eval-" + std::to_string(::getpid()) + ".jsonl");
   {

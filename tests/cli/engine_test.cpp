@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/cli.hpp"
 #include "common/fixtures.hpp"
 
 namespace fs = std::filesystem;
@@ -45,7 +46,7 @@ std::string join(const std::vector<int>& ids) {
 class CliEngine : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(cli())) GTEST_SKIP() << "CLI not built: " << cli();
+    EDGECLOUD_REQUIRE_PROGRAM(exe, "edgecloud");
   }
 };
 

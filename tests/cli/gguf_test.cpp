@@ -31,7 +31,7 @@ std::pair<int, std::string> run(const std::string& cmd) {
 class CliGguf : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(cli())) GTEST_SKIP() << "CLI not built: " << cli();
+    EDGECLOUD_REQUIRE_PROGRAM(exe, "edgecloud");
     dir_ = fs::temp_directory_path() / ("edgecloud_cli_gguf_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
   }

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Running the built programs (build/bin/...) from tests: their path, and a shell command's exit
-// status and output. Tests that need a program skip when it was not built.
+// status and output. A test that needs a program fails when it was not built (tests/CMakeLists.txt
+// builds the programs before any test that includes this header), and a failed make-model is a
+// failure with the CLI's own output: neither is ever a skip.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,18 +52,27 @@ inline std::filesystem::path model_writer() {
 
 // A tiny random-weight Q8_0 model written by `edgecloud make-model --shape tiny` with `args`
 // (e.g. "--seed 7"), removed when this object is destroyed. path() is empty when the CLI is not
-// built or fails: callers skip or fail as suits them. Keep one in a function-local static to
-// write it once per test process.
+// built or fails, and error() then says why (the command and its output): callers fail with it
+// (EDGECLOUD_REQUIRE_TINY_MODEL). Keep one in a function-local static to write it once per
+// test process.
 class cli_tiny_model {
  public:
   explicit cli_tiny_model(const std::string& tag, const std::string& args = "") {
     const auto exe = model_writer();
-    if (!std::filesystem::exists(exe)) return;
+    if (!std::filesystem::exists(exe)) {
+      error_ = "the model writer " + exe.string() +
+               " does not exist (build the edgecloud_cli target, or set EDGECLOUD_MODEL_WRITER)";
+      return;
+    }
     const auto out = std::filesystem::temp_directory_path() /
                      ("edgecloud-" + tag + "-tiny-" + std::to_string(::getpid()) + ".gguf");
-    const auto [status, output] = run_command(
-        exe.string() + " make-model --shape tiny --dtype q8_0 " + args + " " + out.string());
-    if (status == 0) path_ = out;
+    const std::string cmd =
+        exe.string() + " make-model --shape tiny --dtype q8_0 " + args + " " + out.string();
+    const auto [status, output] = run_command(cmd);
+    if (status == 0 && std::filesystem::exists(out))
+      path_ = out;
+    else
+      error_ = cmd + " exited with " + std::to_string(status) + ": " + output;
   }
   ~cli_tiny_model() {
     std::error_code ec;
@@ -69,9 +81,23 @@ class cli_tiny_model {
   cli_tiny_model(const cli_tiny_model&) = delete;
   cli_tiny_model& operator=(const cli_tiny_model&) = delete;
   const std::filesystem::path& path() const { return path_; }
+  const std::string& error() const { return error_; }
 
  private:
   std::filesystem::path path_;
+  std::string error_;
 };
 
 }  // namespace edgecloud::testing
+
+// Binds `var` to build/bin/<name> or fails the test (never skips) when it was not built.
+#define EDGECLOUD_REQUIRE_PROGRAM(var, name)                                              \
+  const std::filesystem::path var = ::edgecloud::testing::built_program(name);            \
+  if (!std::filesystem::exists(var))                                                      \
+  FAIL() << var << " was not built (configure with EDGECLOUD_BUILD_EXAMPLES=ON: the tests " \
+         << "that run it then build it first)"
+
+// Binds `var` to the path of `model` (a cli_tiny_model) or fails with make-model's error.
+#define EDGECLOUD_REQUIRE_TINY_MODEL(var, model)                               \
+  const std::filesystem::path var = (model).path();                          \
+  if (var.empty()) FAIL() << "could not write the tiny model: " << (model).error()

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Locates ../shared/fixtures (beside the project root). A user's clone has no ../shared: tests
-// that need it skip with a message, unless EDGECLOUD_REQUIRE_FIXTURES=1 (set by .ci/run), where
-// a missing fixture is a failure.
+// that need it skip with a message (CTest reports the binary as skipped), unless the run is strict
+// (EDGECLOUD_REQUIRE_FIXTURES=1 or CI=true, see common/skip_policy.hpp), where a missing fixture
+// is a failure.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +11,8 @@
 #include <filesystem>
 #include <string>
 
+#include "common/skip_policy.hpp"
+
 namespace edgecloud::testing {
 
 inline std::filesystem::path fixtures_dir() {
@@ -17,10 +20,7 @@ inline std::filesystem::path fixtures_dir() {
   return std::filesystem::path(EDGECLOUD_SOURCE_DIR) / ".." / "shared" / "fixtures";
 }
 
-inline bool fixtures_required() {
-  const char* env = std::getenv("EDGECLOUD_REQUIRE_FIXTURES");
-  return env && std::string(env) == "1";
-}
+inline bool fixtures_required() { return strict_run(); }
 
 // Path of a fixture file relative to fixtures/, or empty when it is missing.
 inline std::string fixture(const std::string& rel) {

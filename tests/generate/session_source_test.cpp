@@ -64,10 +64,22 @@ TEST(SessionSource, ForcedTokensRideAlongWithTheNextPrefill) {
   mock_session session(vocab->size(), 3);
   eg::session_logits_source<mock_session> src(session, std::vector<int32_t>{1, 2, 3});
   const auto out = eg::constrained_generate(src, c, 64);
-  EXPECT_NO_THROW({
-    const auto parsed = nlohmann::json::parse(out.bytes);
-    (void)parsed;
-  }) << out.bytes;
+  // The bytes are a complete call of the one tool, checked here against the schema by hand:
+  // {"name":"get_weather","arguments":{"city":<string of at most 8 characters>}}.
+  const auto parsed = nlohmann::json::parse(out.bytes, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded()) << out.bytes;
+  ASSERT_TRUE(parsed.is_object()) << out.bytes;
+  EXPECT_EQ(parsed.size(), 2u) << out.bytes;
+  EXPECT_EQ(parsed.value("name", ""), "get_weather") << out.bytes;
+  ASSERT_TRUE(parsed.contains("arguments") && parsed["arguments"].is_object()) << out.bytes;
+  const auto& args = parsed["arguments"];
+  ASSERT_TRUE(args.contains("city") && args["city"].is_string()) << out.bytes;
+  EXPECT_EQ(args.size(), 1u) << out.bytes;  // no properties beyond the schema's
+  // maxLength counts code points; the synthetic vocabulary's strings here are ASCII or UTF-8.
+  const std::string city = args["city"].get<std::string>();
+  size_t code_points = 0;
+  for (unsigned char ch : city) code_points += (ch & 0xC0) != 0x80;
+  EXPECT_LE(code_points, 8u) << out.bytes;
   EXPECT_GT(out.forced_tokens, 0u);
   // One prefill per model step: forced tokens never cost a pass of their own.
   EXPECT_EQ(session.prefills, out.model_steps);

@@ -85,6 +85,10 @@ struct ref_model {
   std::vector<double> token_embd, output, output_norm;
   std::vector<ref_layer> blk;
 
+  // Empty: the caller fills the fields (the converter tests build it from Hugging Face tensors;
+  // HF's [out, in] row-major matrices are these W[r * cols + c] as they are).
+  ref_model() = default;
+
   explicit ref_model(const edgecloud::gguf::file& f) {
     const std::string arch(*f.get_string("general.architecture"));
     qwen2 = arch == "qwen2";

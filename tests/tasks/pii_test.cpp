@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <edgecloud/tasks/pii.hpp>
+#include <cstdio>
 #include <random>
 #include <string>
 
@@ -157,17 +158,63 @@ TEST(Pii, SpansAreSortedAndDisjointAndMixedKindsAllFound) {
       "张三，电话[PHONE]，邮箱[EMAIL]，身份证[ID]，卡号[BANK_CARD]，住[ADDRESS]，服务器[IP]。");
 }
 
-TEST(Pii, IdThatAlsoPassesLuhnIsReportedOnceAsId) {
-  // Search for an 18-digit valid ID that also passes Luhn; the ID must win the overlap.
-  std::string base = "1101051949123100";
-  for (char c = '0'; c <= '9'; ++c) {
-    std::string first17 = base + c;
-    std::string id = first17 + edgecloud::tasks::detail::pii::id_check_character(first17);
-    if (!edgecloud::tasks::detail::pii::valid_resident_id(id)) continue;
-    auto spans = detect_pii(id);
-    ASSERT_EQ(spans.size(), 1u) << id;
-    EXPECT_EQ(spans[0].kind, pii_kind::id_number);
+// The published check-digit algorithms, written here from their standards so the detector's
+// own helpers are not their own reference.
+// GB 11643-1999 / ISO 7064 MOD 11-2: weights 2^(17-i) mod 11 over the first 17 digits;
+// check = (12 - sum mod 11) mod 11, where 10 is written 'X'.
+namespace {
+char mod11_2_check(const std::string& first17) {
+  int sum = 0, weight = 1;
+  for (int i = 16; i >= 0; --i) {
+    weight = (weight * 2) % 11;  // 2^(17-i) mod 11 for position i
+    sum += (first17[static_cast<size_t>(i)] - '0') * weight;
   }
+  const int c = (12 - sum % 11) % 11;
+  return c == 10 ? 'X' : static_cast<char>('0' + c);
+}
+// Luhn (ISO/IEC 7812-1): from the right, double every second digit, subtract 9 when over 9;
+// valid when the sum is a multiple of 10.
+bool luhn(const std::string& digits) {
+  int sum = 0;
+  bool twice = false;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    if (*it < '0' || *it > '9') return false;
+    int d = *it - '0';
+    if (twice && (d *= 2) > 9) d -= 9;
+    sum += d;
+    twice = !twice;
+  }
+  return sum % 10 == 0;
+}
+}  // namespace
+
+TEST(Pii, ReferenceCheckDigitsMatchPublishedExamples) {
+  EXPECT_EQ(mod11_2_check("11010519491231002"), 'X');  // the GB 11643 example
+  EXPECT_TRUE(luhn("79927398713"));                     // the ISO/IEC 7812 example
+  EXPECT_FALSE(luhn("79927398710"));
+  EXPECT_TRUE(luhn("4111111111111111"));
+}
+
+TEST(Pii, IdThatAlsoPassesLuhnIsReportedOnceAsId) {
+  // 18-digit IDs with a valid MOD 11-2 check (born 1949-12-31 in 620102, Lanzhou: "62" is also
+  // UnionPay's card prefix, so the card scanner sees them too) that also pass Luhn, both decided
+  // by the reference implementations above: the ID must win the overlap, once, over the whole
+  // string.
+  int both = 0;
+  for (int serial = 0; serial < 1000; ++serial) {
+    char digits[4];
+    std::snprintf(digits, sizeof digits, "%03d", serial);
+    const std::string first17 = std::string("62010219491231") + digits;
+    const std::string id = first17 + mod11_2_check(first17);
+    if (!luhn(id)) continue;
+    ++both;
+    const auto spans = detect_pii("ID " + id + " end");
+    ASSERT_EQ(spans.size(), 1u) << id;
+    EXPECT_EQ(spans[0].kind, pii_kind::id_number) << id;
+    EXPECT_EQ(spans[0].begin, 3u) << id;
+    EXPECT_EQ(spans[0].end, 3u + 18u) << id;
+  }
+  EXPECT_GE(both, 50) << "about one in ten IDs passes Luhn";
 }
 
 TEST(Pii, ChecksumHelpersMatchPublishedExamples) {

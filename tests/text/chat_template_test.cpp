@@ -50,9 +50,9 @@ TEST(ChatTemplate, RendersEveryFixtureConversationByteIdentical) {
 
 TEST(ChatTemplate, ChatIdsEqualWholeTextIdsAndControlTokensComeOnlyFromTheTemplate) {
   EDGECLOUD_FIXTURE(path, "tokenizer/chat_cases.jsonl");
-  const std::string tj = edgecloud::testing::fixture("tokenizer/tokenizer.json");
-  const text::tokenizer tok = tj.empty() ? text::tokenizer(text::make_synthetic_vocab())
-                                         : text::tokenizer(text::read_hf_tokenizer(tj));
+  // The real vocabulary, never silently replaced by the synthetic one when it is missing.
+  EDGECLOUD_FIXTURE(tj, "tokenizer/tokenizer.json");
+  const text::tokenizer tok(text::read_hf_tokenizer(tj));
   size_t injected = 0;
   for (const auto& c : load_chat_cases(path)) {
     const auto prompt = text::render_qwen3(c.messages, c.tools, c.options);

@@ -120,11 +120,11 @@ TEST(Pretokenizer, MatchesPcre2OnFixtureTexts) {
     ++n;
   }
   EXPECT_GE(n, 600u);
-  if (auto inp = edgecloud::testing::fixture("tokenizer/llama.cpp-qwen2.inp"); !inp.empty()) {
-    std::ifstream f(inp, std::ios::binary);
-    std::string all((std::istreambuf_iterator<char>(f)), {});
-    expect_same_split(unicode::to_nfc(all));
-  }
+  EDGECLOUD_FIXTURE(inp, "tokenizer/llama.cpp-qwen2.inp");
+  std::ifstream f(inp, std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(f)), {});
+  ASSERT_FALSE(all.empty()) << inp;
+  expect_same_split(unicode::to_nfc(all));
 }
 
 // Code points whose \p{L}, \p{N}, \s membership is the same for PCRE2 and for our classes.

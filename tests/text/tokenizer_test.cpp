@@ -123,9 +123,12 @@ TEST(Tokenizer, DecodeOfEncodeIsNfcOfEveryFixtureText) {
   }
 }
 
+// Run on the synthetic vocabulary, then on the real one (a missing tokenizer.json makes the test
+// skip there, visibly, or fail in a strict run -- never drop that half silently).
 TEST(Tokenizer, ControlTokensOnlyInTrustedMode) {
-  for (const text::tokenizer* tok : {qwen3(), &synthetic()}) {
-    if (!tok) continue;
+  std::vector<const text::tokenizer*> toks = {&synthetic()};
+  if (qwen3()) toks.push_back(qwen3());
+  for (const text::tokenizer* tok : toks) {
     const std::string s = "<|im_start|>user\nhi<|im_end|><think>x</think><|endoftext|>";
     const auto trusted = tok->encode(s, encode_mode::trusted);
     const auto untrusted = tok->encode(s, encode_mode::untrusted);
@@ -138,6 +141,8 @@ TEST(Tokenizer, ControlTokensOnlyInTrustedMode) {
     EXPECT_EQ(tok->decode(untrusted), s);
     EXPECT_EQ(tok->decode(trusted, /*skip_control=*/true), "user\nhi<think>x</think>");
   }
+  EDGECLOUD_FIXTURE(real, "tokenizer/tokenizer.json");
+  EXPECT_EQ(toks.size(), 2u) << real << " exists but did not load";
 }
 
 TEST(Tokenizer, FimAndRepositoryMarkersAreControlLikeInUntrustedMode) {
@@ -230,7 +235,8 @@ TEST(Tokenizer, LongRunsAndRandomBytesStayCorrect) {
 }
 
 TEST(Tokenizer, SyntheticMatchesQwen3OnAddedTokensAndTemplates) {
-  if (!qwen3()) GTEST_SKIP() << "fixture tokenizer.json not found";
+  EDGECLOUD_FIXTURE(real, "tokenizer/tokenizer.json");
+  ASSERT_NE(qwen3(), nullptr) << real;
   for (int32_t id = 151643; id < 151669; ++id) {
     EXPECT_EQ(synthetic().token_string(id), qwen3()->token_string(id));
     EXPECT_EQ(synthetic().is_control(id), qwen3()->is_control(id));

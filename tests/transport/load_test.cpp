@@ -117,5 +117,6 @@ TEST(LoadTest, ThousandsOfRequestsWithFaultsAllAccountedFor) {
               sent.load(), static_cast<unsigned long long>(attempts), wall_ms,
               sent.load() * 1000.0 / wall_ms, succeeded.load(), failed.load(), failures.c_str(),
               pct(0.5), pct(0.99));
-  EXPECT_LT(wall_ms, 60000);
+  // No bound on wall_ms: how fast a shared (or TSan-instrumented) machine runs is not a
+  // property of the transport. Throughput is measured by benchmarks/.
 }

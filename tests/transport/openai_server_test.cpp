@@ -172,12 +172,20 @@ TEST(OpenAiServer, StopEndsPromptlyDuringSlowAnswers) {
   cfg.timeouts.total = 30000ms;
   cfg.timeouts.first_byte = 30000ms;
   et::openai_transport t(cfg);
-  std::thread caller([&] { t.complete(user_request("x")); });
-  std::this_thread::sleep_for(200ms);
-  const auto t0 = std::chrono::steady_clock::now();
+  et::chat_response r;
+  std::thread caller([&] { r = t.complete(user_request("x")); });
+  // Stop once the request is inside the 20 s delay (an event, not a guessed sleep).
+  ASSERT_EQ(wait_for_count([&] { return std::uint64_t(s->server.stats().chat_completions); }, 1u,
+                           20000ms),
+            1u);
   s.reset();  // stops: wakes the injected delay, joins the workers
-  EXPECT_LT(elapsed_ms(t0), 5000);
   caller.join();
+  // Stopping woke the delay: the caller got a refusal or a closed connection, not the echo the
+  // delay would have ended in, and not its own 30 s timeout.
+  EXPECT_FALSE(r.ok()) << r.content;
+  EXPECT_TRUE(r.status == et::call_status::http_error || r.status == et::call_status::connection_error)
+      << et::to_string(r.status) << ": " << r.error;
+  if (r.status == et::call_status::http_error) EXPECT_EQ(r.http_status, 503) << r.error;
 }
 
 TEST(OpenAiServer, BindingABusyPortIsAClearError) {

@@ -127,15 +127,46 @@ TEST(CircuitBreaker, FailedProbeReopensAndNeutralOutcomesDoNotCount) {
 }
 
 TEST(CircuitBreaker, ConcurrentUseKeepsCountsConsistent) {
-  et::circuit_breaker b({.failure_threshold = 1000000});
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t)
-    threads.emplace_back([&] {
-      for (int i = 0; i < 5000; ++i) b.record(b.try_acquire(), i % 2 ? outcome::failure : outcome::success);
+  constexpr int threads_n = 8, per_thread = 5000;
+  const auto hammer = [&](et::circuit_breaker& b, auto&& op) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < threads_n; ++t)
+      threads.emplace_back([&] {
+        for (int i = 0; i < per_thread; ++i) op(b, i);
+      });
+    for (auto& t : threads) t.join();
+  };
+  {
+    // Alternating success/failure per thread: at most one failure per thread between resets,
+    // so never 9 in a row -- a lost reset or a torn count would open it.
+    et::circuit_breaker b({.failure_threshold = threads_n + 1});
+    hammer(b, [](et::circuit_breaker& br, int i) {
+      br.record(br.try_acquire(), i % 2 ? outcome::failure : outcome::success);
     });
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(b.state(), et::circuit_state::closed);
-  EXPECT_LE(b.stats().consecutive_failures, 8);
+    EXPECT_EQ(b.state(), et::circuit_state::closed);
+    EXPECT_EQ(b.stats().times_opened, 0u);
+    EXPECT_LE(b.stats().consecutive_failures, threads_n);
+  }
+  {
+    // Only failures, threshold = all of them: every permit is taken before the last record, so
+    // the count is exact and the circuit opens once, on the very last failure.
+    fake_clock clk;
+    et::circuit_breaker b({.failure_threshold = threads_n * per_thread, .open_duration = 50ms},
+                          clk.fn());
+    hammer(b, [](et::circuit_breaker& br, int) { br.record(br.try_acquire(), outcome::failure); });
+    const auto st = b.stats();
+    EXPECT_EQ(st.state, et::circuit_state::open);
+    EXPECT_EQ(st.consecutive_failures, threads_n * per_thread);
+    EXPECT_EQ(st.times_opened, 1u);
+    EXPECT_EQ(st.refused, 0u);
+    // While open every concurrent attempt is refused and counted once.
+    std::atomic<int> granted{0};
+    hammer(b, [&](et::circuit_breaker& br, int) {
+      if (br.try_acquire() != et::circuit_breaker::permit::denied) ++granted;
+    });
+    EXPECT_EQ(granted.load(), 0);
+    EXPECT_EQ(b.stats().refused, std::uint64_t(threads_n) * per_thread);
+  }
 }
 
 TEST(BaseUrl, ParsesSchemesPortsPathsAndRejectsGarbage) {
@@ -153,8 +184,21 @@ TEST(BaseUrl, ParsesSchemesPortsPathsAndRejectsGarbage) {
   EXPECT_EQ(v6.host, "::1");
   EXPECT_EQ(v6.origin(), "http://[::1]:8080");
   for (const char* bad : {"localhost:8000", "ftp://x/v1", "http://:80/v1", "http://h:99999/v1",
-                          "http://h:8a/v1", "http://u:p@h/v1", "http://h/v1?x=1", "http://[::1/v1"})
+                          "http://h:8a/v1", "http://u:p@h/v1", "http://h/v1?x=1", "http://[::1/v1",
+                          // found by fuzz_transport: these parsed into hosts that origin() then
+                          // wrote as a different, unparsable URL
+                          "https://ps:x]:8ttps:/v1", "http://::1:8080/v1", "http://h:/v1",
+                          "http://a b/v1", "http://[::1]x]/v1", "http://[v1.2]/v1"})
     EXPECT_THROW(et::parse_base_url(bad), edgecloud::config_error) << bad;
+  // Every accepted URL re-parses from its own origin + path to the same parts.
+  for (const char* good : {"http://127.0.0.1:8000/v1", "https://api.example.com/openai/v1/",
+                           "http://[::1]:8080/v1", "http://[::ffff:10.0.0.1]/v1", "http://h.local"}) {
+    const auto u = et::parse_base_url(good);
+    const auto again = et::parse_base_url(u.origin() + u.path);
+    EXPECT_EQ(again.host, u.host) << good;
+    EXPECT_EQ(again.port, u.port) << good;
+    EXPECT_EQ(again.path, u.path) << good;
+  }
 }
 
 TEST(FaultSpec, ParsesHeaderSyntaxAndRejectsGarbage) {

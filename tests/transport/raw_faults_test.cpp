@@ -2,7 +2,8 @@
 // Faults below HTTP, from a raw TCP server: a peer that accepts and says nothing, one that
 // drips its response headers a byte at a time, one that answers garbage, one that hangs up,
 // one that streams a valid SSE answer with CRLF, comments and odd splits. Each call must end
-// with an explicit answer within its deadline.
+// with an explicit answer within its deadline: the tests assert which limit ended it (the
+// status, the error, the attempts), never how long the machine took.
 #include "transport/support.hpp"
 
 #include <gtest/gtest.h>
@@ -10,7 +11,6 @@
 using namespace edgecloud::testing;
 
 namespace {
-constexpr double slack_ms = 1500;
 
 et::openai_transport_config raw_config(const raw_server& s) {
   auto cfg = quick_config(s.url());
@@ -28,11 +28,12 @@ TEST(RawFaults, SilentPeerHitsTheFirstByteTimeoutThenTheDeadline) {
   auto cfg = raw_config(s);
   cfg.timeouts.first_byte = 300ms;
   et::openai_transport t(cfg);
-  const auto t0 = std::chrono::steady_clock::now();
   auto r = t.complete(user_request("x"));
   EXPECT_EQ(r.status, et::call_status::timeout) << r.error;
+  // The first attempt ended on the 300 ms first-byte limit (so there was a second one); the
+  // 1 s deadline ended the second.
   EXPECT_EQ(r.attempts, 2);
-  EXPECT_LT(elapsed_ms(t0), 1000 + slack_ms);
+  EXPECT_EQ(s.accepted(), 2);
 }
 
 TEST(RawFaults, HeadersDrippedByteByByteCannotStretchTheDeadline) {
@@ -52,8 +53,12 @@ TEST(RawFaults, HeadersDrippedByteByByteCannotStretchTheDeadline) {
   const auto t0 = std::chrono::steady_clock::now();
   auto r = t.complete(user_request("x"));
   EXPECT_EQ(r.status, et::call_status::timeout) << r.error;
+  // The deadline ended it: the headers take over 10 s, so a stretched deadline would end on the
+  // 5 s first-byte limit ("no response headers") instead; and never before the deadline.
+  EXPECT_NE(r.error.find("deadline"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error.find("no response headers"), std::string::npos) << r.error;
+  EXPECT_EQ(r.attempts, 1);
   EXPECT_GE(elapsed_ms(t0), 990);
-  EXPECT_LT(elapsed_ms(t0), 1000 + slack_ms);
 }
 
 TEST(RawFaults, GarbageInsteadOfHttpIsAConnectionError) {
@@ -130,9 +135,9 @@ TEST(RawFaults, StreamThatNeverEndsAfterDoneIsStillAnAnswer) {
   auto cfg = raw_config(s);
   cfg.timeouts.total = 5000ms;
   et::openai_transport t(cfg);
-  const auto t0 = std::chrono::steady_clock::now();
+  // Waiting for the close would end on the 3 s idle limit (a timeout), never `ok`.
   auto r = t.complete(user_request("hi", true));
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.content, "ok");
-  EXPECT_LT(elapsed_ms(t0), 2500);  // long before the 5 s deadline
+  EXPECT_EQ(r.attempts, 1);
 }

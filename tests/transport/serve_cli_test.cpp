@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `edgecloud serve --echo` as a process: it prints its URL, answers the transport (plain and
-// streamed), applies --faults, and exits 0 on SIGTERM. Skipped when the CLI was not built.
+// streamed), applies --faults, and exits 0 on SIGTERM. Fails when the CLI was not built.
 #include "transport/support.hpp"
 #include "common/serve_process.hpp"
 
@@ -32,7 +32,7 @@ struct echo_serve : edgecloud::testing::serve_process {
 
 TEST(ServeCli, EchoServerAnswersAndStopsOnSigterm) {
   echo_serve p({"--model-name", "stand-in"});
-  if (p.pid <= 0) GTEST_SKIP() << "build/bin/edgecloud not built";
+  ASSERT_GT(p.pid, 0) << "build/bin/edgecloud was not built or could not be started";
   ASSERT_FALSE(p.url.empty()) << "serve did not print its URL";
   et::openai_transport t(quick_config(p.url));
   for (bool stream : {false, true}) {
@@ -45,7 +45,7 @@ TEST(ServeCli, EchoServerAnswersAndStopsOnSigterm) {
 
 TEST(ServeCli, FaultsOptionInjectsErrors) {
   echo_serve p({"--faults", "status=503;retry_after=0"});
-  if (p.pid <= 0) GTEST_SKIP() << "build/bin/edgecloud not built";
+  ASSERT_GT(p.pid, 0) << "build/bin/edgecloud was not built or could not be started";
   ASSERT_FALSE(p.url.empty());
   auto cfg = quick_config(p.url);
   cfg.retry.max_attempts = 2;

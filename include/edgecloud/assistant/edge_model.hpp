@@ -9,6 +9,7 @@
 #pragma once
 
 #include <concepts>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,6 +42,10 @@ struct edge_answer_request {
   int max_tokens = 128;
 };
 
+// Streaming sink of an edge answer: called with each new piece of text (whole UTF-8 characters),
+// in order; the pieces concatenated are the answer. Return false to stop generating.
+using text_sink = std::function<bool(std::string_view)>;
+
 template <class E>
 concept EdgeModel = requires(E& edge, std::string_view text, std::span<const std::string> labels,
                              std::span<const turn> history, const edge_answer_request& request) {
@@ -49,5 +54,14 @@ concept EdgeModel = requires(E& edge, std::string_view text, std::span<const std
   { edge.check_safety(text) } -> std::same_as<edge_safety>;
   { edge.answer(request) } -> std::convertible_to<std::string>;
 };
+
+// An edge that streams its answer as it generates (the engine does, token by token). The
+// assistant uses it when the app asked for streaming; an EdgeModel without it has its whole
+// answer delivered as one piece.
+template <class E>
+concept StreamingEdgeModel =
+    EdgeModel<E> && requires(E& edge, const edge_answer_request& request, const text_sink& sink) {
+      { edge.answer(request, sink) } -> std::convertible_to<std::string>;
+    };
 
 }  // namespace edgecloud

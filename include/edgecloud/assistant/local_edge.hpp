@@ -81,6 +81,10 @@ class local_edge {
     language_for(request.query);
     return parts_->edge.answer(request);
   }
+  std::string answer(const edge_answer_request& request, const text_sink& sink) {
+    language_for(request.query);
+    return parts_->edge.answer(request, sink);
+  }
 
   const model::qwen3& model() const noexcept { return parts_->model; }
   const text::tokenizer& tokenizer() const noexcept { return parts_->tok; }
@@ -126,6 +130,6 @@ class local_edge {
   std::unique_ptr<parts> parts_;
 };
 
-static_assert(EdgeModel<local_edge>);
+static_assert(StreamingEdgeModel<local_edge>);
 
 }  // namespace edgecloud

@@ -88,13 +88,27 @@ class stand_in_edge {
     return {true, "none", 0.97};
   }
 
-  std::string answer(const edge_answer_request& request) {
+  std::string answer(const edge_answer_request& request) { return answer(request, {}); }
+  // Streaming: the answer word by word (each piece a word and the space after it), as an engine
+  // streams tokens; a sink returning false stops it there (the answer is what was streamed).
+  std::string answer(const edge_answer_request& request, const text_sink& sink) {
     scope s(*this);
     if (counters_->fail_answers.load() > 0) {
       counters_->fail_answers.fetch_sub(1);
       throw error("stand-in edge: injected failure");
     }
-    return "[edge:" + std::string(request.intent) + "] " + std::string(request.query);
+    const std::string full = "[edge:" + std::string(request.intent) + "] " + std::string(request.query);
+    if (!sink) return full;
+    std::string out;
+    for (size_t at = 0; at < full.size();) {
+      size_t end = full.find(' ', at);
+      end = end == std::string::npos ? full.size() : end + 1;
+      const std::string_view piece(full.data() + at, end - at);
+      out += piece;
+      at = end;
+      if (!sink(piece)) break;
+    }
+    return out;
   }
 
   // Test hooks.
@@ -131,6 +145,6 @@ class stand_in_edge {
   std::shared_ptr<counters> counters_;  // shared by copies, so a test keeps a handle
 };
 
-static_assert(EdgeModel<stand_in_edge>);
+static_assert(StreamingEdgeModel<stand_in_edge>);
 
 }  // namespace edgecloud

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cmath>
+#include <functional>
+#include <string_view>
 #include <edgecloud/error.hpp>
 #include <edgecloud/generate/byte_nfa.hpp>
 #include <edgecloud/generate/constrained_generate.hpp>
@@ -64,14 +66,37 @@ struct decode_options {
   size_t restricted_max = 64;  // masks with at most this many ids use the restricted head
 };
 
+// Receives the output text as it is decoded (whole UTF-8 characters, in order); false stops.
+using text_stream = std::function<bool(std::string_view)>;
+
+namespace detail {
+// Length of the longest prefix of `s` that ends on a UTF-8 character boundary: the tail held
+// back is the start of a character whose continuation bytes have not come yet (at most 3).
+inline size_t complete_utf8_prefix(std::string_view s) noexcept {
+  size_t back = 0;
+  while (back < s.size() && back < 4 &&
+         (static_cast<unsigned char>(s[s.size() - 1 - back]) & 0xC0) == 0x80)
+    ++back;
+  if (back == s.size()) return s.size();  // no lead byte in reach: nothing to wait for
+  const auto lead = static_cast<unsigned char>(s[s.size() - 1 - back]);
+  const size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  return need > back + 1 ? s.size() - 1 - back : s.size();
+}
+}  // namespace detail
+
 // Greedy constrained decoding after the runner's current tokens. Same result as
 // generate::constrained_generate(runner, constraint, budget).
+// With `on_text`, the output's bytes are handed over as they are decided, cut only at character
+// boundaries; when it returns false decoding stops there and the result holds exactly the text
+// handed over (tokens up to that point, a character split by the stop dropped).
 inline generate::generation_result run_constrained(model_runner& runner,
                                                    generate::token_constraint& constraint,
-                                                   size_t budget, const decode_options& o = {}) {
+                                                   size_t budget, const decode_options& o = {},
+                                                   const text_stream& on_text = {}) {
   generate::constrained_decoder decoder(constraint, budget);
   generate::generation_result result;
   result.tokens.reserve(budget);
+  size_t streamed = 0;  // bytes of result.bytes handed to on_text
   std::vector<int32_t> ids;
   std::vector<float> z;
   ids.reserve(o.restricted_max);
@@ -111,6 +136,23 @@ inline generate::generation_result run_constrained(model_runner& runner,
     }
     runner.advance(token);
     result.tokens.push_back(token);
+    if (on_text) {
+      result.bytes += constraint.vocabulary().bytes(token);
+      const size_t ready = detail::complete_utf8_prefix(result.bytes);
+      if (ready > streamed) {
+        const bool more = on_text(std::string_view(result.bytes).substr(streamed, ready - streamed));
+        streamed = ready;
+        if (!more) {
+          result.bytes.resize(streamed);
+          return result;
+        }
+      }
+    }
+  }
+  if (on_text) {
+    if (streamed < result.bytes.size())
+      on_text(std::string_view(result.bytes).substr(streamed));
+    return result;
   }
   for (int32_t t : result.tokens) result.bytes += constraint.vocabulary().bytes(t);
   return result;

@@ -208,8 +208,10 @@ class engine {
 
   // A short free answer to `query` after the conversation `history` (user/assistant turns, kept
   // in the fixed prefix so the next turn reuses them), valid UTF-8 within max_tokens.
+  // With `on_text`, the answer streams as it is decoded (whole characters; false stops it, and
+  // the result is then the text streamed so far).
   text_result answer(std::string_view query, const std::vector<chat_message>& history,
-                     const answer_config& c = {}) {
+                     const answer_config& c = {}, const text_stream& on_text = {}) {
     const auto t0 = clock::now();
     prompt_template p = resolve(c.prompt, task_kind::answer, c.lang);
     const size_t first =
@@ -218,7 +220,7 @@ class engine {
     const auto prompt =
         render(p, {{"max_tokens", std::to_string(c.max_tokens)}}, query, c.max_tokens + 1);
     use_adapters(c.lora);
-    return free_text(prompt, true, c.max_tokens, t0);
+    return free_text(prompt, true, c.max_tokens, t0, on_text);
   }
 
   // The schema check_safety decodes under.
@@ -309,23 +311,23 @@ class engine {
   }
 
   generate::generation_result decode(generate::token_constraint& con, size_t budget,
-                                     const char* task) {
+                                     const char* task, const text_stream& on_text = {}) {
     const uint32_t need = con.tokens_to_finish(con.start());
     if (budget < need)
       throw config_error(std::string(task) + ": max_tokens " + std::to_string(budget) +
                          " is below the shortest valid output (" + std::to_string(need) +
                          " tokens)");
-    return run_constrained(runner_, con, budget, config_.decode);
+    return run_constrained(runner_, con, budget, config_.decode, on_text);
   }
 
   text_result free_text(const encoded_prompt& prompt, bool multi_line, size_t max_tokens,
-                        clock::time_point t0) {
+                        clock::time_point t0, const text_stream& on_text = {}) {
     if (max_tokens == 0) throw config_error("max_tokens must be at least 1");
     auto& con = constraint(multi_line ? "text:multi" : "text:single", im_end_,
                            [&] { return text_constraint(multi_line); });
     const runner_stats before = runner_.stats();
     runner_.begin(prompt.ids, prompt.fixed);
-    const auto g = decode(con, max_tokens + 1, "text");  // + the end token
+    const auto g = decode(con, max_tokens + 1, "text", on_text);  // + the end token
     text_result r;
     r.text = g.bytes;
     r.tokens = g.tokens.size();

@@ -56,10 +56,12 @@ class engine_edge {
     return edge_safety{r.safe, r.reason, r.confidence};
   }
 
-  std::string answer(const edge_answer_request& request) {
+  std::string answer(const edge_answer_request& request) { return answer(request, {}); }
+  // Streaming: the engine's answer as it is decoded, whole characters at a time.
+  std::string answer(const edge_answer_request& request, const text_sink& sink) {
     answer_config c = config_.answer;
     if (request.max_tokens > 0) c.max_tokens = static_cast<size_t>(request.max_tokens);
-    return engine_->answer(request.query, messages(request.history), c).text;
+    return engine_->answer(request.query, messages(request.history), c, sink).text;
   }
 
  private:
@@ -75,6 +77,6 @@ class engine_edge {
   engine_edge_config config_;
 };
 
-static_assert(EdgeModel<engine_edge>);
+static_assert(StreamingEdgeModel<engine_edge>);
 
 }  // namespace edgecloud::tasks

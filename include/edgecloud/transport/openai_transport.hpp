@@ -89,6 +89,9 @@ struct openai_transport_config {
   // throws with the reason.
   std::chrono::milliseconds dns_cache_ttl{60000};
   std::function<std::string(const std::string& host)> resolver;
+  // The circuit breaker's clock (open_duration is measured on it); empty = steady_clock. Tests
+  // inject one to step through open -> half-open without sleeping.
+  circuit_breaker::now_function breaker_clock;
 };
 
 // Counters since construction; read with stats().
@@ -105,7 +108,7 @@ class openai_transport {
   explicit openai_transport(openai_transport_config config)
       : config_(std::move(config)),
         url_(parse_base_url(config_.base_url)),
-        breaker_(config_.breaker),
+        breaker_(config_.breaker, config_.breaker_clock),
         rng_(config_.jitter_seed ? config_.jitter_seed : std::random_device{}()) {
     if (config_.retry.max_attempts < 1) throw config_error("retry.max_attempts must be at least 1");
     if (config_.timeouts.total.count() <= 0) throw config_error("timeouts.total must be positive");

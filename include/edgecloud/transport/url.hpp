@@ -51,10 +51,20 @@ inline base_url parse_base_url(std::string_view url) {
       if (after.front() != ':') throw fail("garbage after IPv6 address");
       port_text = after.substr(1);
     }
+    // An IPv6 literal: hex digits, ':' and '.' (an embedded IPv4), nothing else.
+    if (out.host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos)
+      throw fail("invalid IPv6 address");
   } else {
     const auto colon = authority.rfind(':');
     out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+      if (port_text.empty()) throw fail("missing port after ':'");
+    }
+    // A name or IPv4 address; a ':' here is an IPv6 address without its brackets.
+    for (const char c : out.host)
+      if (c == ':' || c == '[' || c == ']' || static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+        throw fail("invalid host (IPv6 addresses go in brackets: http://[::1]:8000/v1)");
   }
   if (out.host.empty()) throw fail("missing host");
   if (!port_text.empty()) {
