@@ -346,6 +346,10 @@ TEST(Lora, MergedModelMatchesUnmergedAndTheReference) {
     // The base is unchanged and the merged model outlives what it was made from.
     session plain(m, small_session());
     expect_matches(plain, merged_reference(m, {}), tol, "base after merging");
+    // The merged model shares the base's gguf::file (and its mapping, for a file on disk); this
+    // base lives in memory, and gguf::file::from_memory borrows its bytes, so they stay (moved:
+    // the same buffer) while the base model and the adapters go.
+    const std::vector<std::byte> borrowed_bytes = std::move(base->bytes);
     a.reset();
     b.reset();
     base.reset();
