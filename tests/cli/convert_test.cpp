@@ -29,7 +29,7 @@ std::pair<int, std::string> run(
 }  // namespace
 
 TEST(CliConvert, ConvertReportAndLora) {
-  if (!fs::exists(edgecloud::testing::built_program("edgecloud"))) GTEST_SKIP() << "CLI not built";
+  ASSERT_TRUE(fs::exists(edgecloud::testing::built_program("edgecloud"))) << "the CLI is not built";
   const fs::path d = fs::temp_directory_path() / ("ec_cli_convert_" + std::to_string(::getpid()));
   fs::remove_all(d);
   edgecloud::testing::hf_checkpoint_spec spec;

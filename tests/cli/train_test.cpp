@@ -36,7 +36,7 @@ std::string join(const nlohmann::json& labels) {
 
 TEST(TrainEdgeModel, SmokeTrainingConvertsCalibratesAndEvaluates) {
   const fs::path cli = edgecloud::testing::built_program("edgecloud");
-  if (!fs::exists(cli)) GTEST_SKIP() << "CLI not built";
+  ASSERT_TRUE(fs::exists(cli)) << cli << " is not built";
   if (!has_torch()) GTEST_SKIP() << "no python3 with torch (apt-get install python3-torch)";
   const fs::path out = fs::temp_directory_path() / ("edgecloud_train_" + std::to_string(getpid()));
   fs::remove_all(out);
