@@ -28,28 +28,9 @@ labels() { python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(",
 INTENTS=$(labels intent)
 DOMAINS=$(labels domain)
 
-SERVE_PID=
-cleanup() {
-  if [[ -n "$SERVE_PID" ]] && kill -0 "$SERVE_PID" 2>/dev/null; then
-    kill "$SERVE_PID" 2>/dev/null || true
-    wait "$SERVE_PID" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT INT TERM
+source scripts/stand-in-cloud.sh
 CLOUD_URL=${EDGECLOUD_DEMO_CLOUD_URL:-}
-if [[ -z "$CLOUD_URL" ]]; then
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
-  LOG="$BUILD_DIR/demo-serve.log"
-  echo "== stand-in cloud: $EC serve --backend echo --port $PORT (log: $LOG)"
-  "$EC" serve --backend echo --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
-  SERVE_PID=$!
-  CLOUD_URL="http://127.0.0.1:$PORT/v1"
-  for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
-    kill -0 "$SERVE_PID" 2>/dev/null || { echo "serve exited:"; cat "$LOG"; exit 1; }
-    sleep 0.1
-  done
-fi
+[[ -n "$CLOUD_URL" ]] || start_stand_in_cloud "$EC" "$BUILD_DIR/demo-serve.log" --backend echo
 
 route() {  # route CONFIG LABELS [extra args]: JSON lines in, JSON lines out
   local config=$1 labels=$2; shift 2

@@ -51,32 +51,10 @@ if [[ ! -f "$MODEL" ]]; then
   "$EC" make-model --shape "$SHAPE" --dtype q8_0 "$MODEL"
 fi
 
-SERVE_PID=
-cleanup() {
-  if [[ -n "$SERVE_PID" ]] && kill -0 "$SERVE_PID" 2>/dev/null; then
-    kill "$SERVE_PID" 2>/dev/null || true
-    wait "$SERVE_PID" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT INT TERM
-
+source scripts/stand-in-cloud.sh
 CLOUD_URL=${EDGECLOUD_DEMO_CLOUD_URL:-}
-if [[ -z "$CLOUD_URL" ]]; then
-  # A free loopback port: ask the kernel for one, then hand it to serve.
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
-  LOG="$BUILD_DIR/demo-serve.log"
-  echo "== stand-in cloud: $EC serve --model $MODEL --port $PORT (log: $LOG)"
-  "$EC" serve --model "$MODEL" --host 127.0.0.1 --port "$PORT" --model-name qwen3-stand-in \
-        --threads "${EDGECLOUD_DEMO_THREADS:-0}" --context 1024 --max-tokens 64 >"$LOG" 2>&1 &
-  SERVE_PID=$!
-  CLOUD_URL="http://127.0.0.1:$PORT/v1"
-  for _ in $(seq 1 300); do
-    if curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then break; fi
-    if ! kill -0 "$SERVE_PID" 2>/dev/null; then echo "serve exited:"; cat "$LOG"; exit 1; fi
-    sleep 0.2
-  done
-  curl -sf "http://127.0.0.1:$PORT/health" >/dev/null || { echo "serve did not become healthy"; cat "$LOG"; exit 1; }
-fi
+[[ -n "$CLOUD_URL" ]] || start_stand_in_cloud "$EC" "$BUILD_DIR/demo-serve.log" --model "$MODEL" \
+  --model-name qwen3-stand-in --threads "${EDGECLOUD_DEMO_THREADS:-0}" --context 1024 --max-tokens 64
 
 echo "== demo"
 DEMO_START=$(date +%s.%N)
