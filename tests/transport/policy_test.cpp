@@ -214,7 +214,8 @@ TEST(FaultSpec, ParsesHeaderSyntaxAndRejectsGarbage) {
   EXPECT_EQ(g.error_rate, 0.25);
   EXPECT_EQ(g.break_rate, 0.5);
   EXPECT_EQ(g.huge_body_bytes, 1000u);
-  for (const char* bad : {"delay", "delay=-1", "status=42", "break=explode", "color=red", "rate=x"})
+  for (const char* bad : {"delay", "delay=-1", "status=42", "break=explode", "color=red", "rate=x",
+                          "rate=1.5", "break_rate=5.3", "retry_after=1e9"})
     EXPECT_THROW(et::parse_fault_spec(bad), edgecloud::config_error) << bad;
 }
 

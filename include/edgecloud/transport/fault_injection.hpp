@@ -71,6 +71,14 @@ inline fault_config parse_fault_spec(std::string_view spec, fault_config base = 
                          text + "'");
     return d;
   };
+  // A rate is a fraction of requests: 0..1, never more (a fault spec with rate=5 is a typo).
+  auto rate = [&](std::string_view key, std::string_view v) {
+    const double d = number(key, v);
+    if (d > 1)
+      throw config_error("fault spec: '" + std::string(key) + "' is a fraction in [0, 1], got '" +
+                         std::string(v) + "'");
+    return d;
+  };
   bool rate_given = false, break_rate_given = false, status_given = false;
   while (!spec.empty()) {
     const auto semi = spec.find(';');
@@ -90,10 +98,12 @@ inline fault_config parse_fault_spec(std::string_view spec, fault_config base = 
       base.error_status = static_cast<int>(s);
       status_given = true;
     } else if (key == "rate") {
-      base.error_rate = number(key, value);
+      base.error_rate = rate(key, value);
       rate_given = true;
     } else if (key == "retry_after") {
-      base.retry_after_s = static_cast<int>(number(key, value));
+      const double s = number(key, value);
+      if (s > 86400) throw config_error("fault spec: retry_after is at most 86400 s");
+      base.retry_after_s = static_cast<int>(s);
     } else if (key == "break") {
       if (value == "truncate") base.break_kind = stream_break::truncate_mid_json;
       else if (value == "close_early") base.break_kind = stream_break::close_early;
@@ -104,7 +114,7 @@ inline fault_config parse_fault_spec(std::string_view spec, fault_config base = 
       else throw config_error("fault spec: unknown break '" + std::string(value) + "'");
       if (!break_rate_given) base.break_rate = 1;
     } else if (key == "break_rate") {
-      base.break_rate = number(key, value);
+      base.break_rate = rate(key, value);
       break_rate_given = true;
     } else if (key == "huge") {
       base.huge_body_bytes = static_cast<std::size_t>(number(key, value));
