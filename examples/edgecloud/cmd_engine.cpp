@@ -108,10 +108,10 @@ void append_float(std::string& out, float v) {
 }
 
 int run_logits(const std::vector<std::string>& argv) {
-  args a(argv, with_common({"tokens", "prompt"}), {"all", "chat"}, {edgecloud::cli::lora_option});
+  args a(argv, with_common({"tokens", "prompt"}), {"all", "chat", edgecloud::cli::no_mmap_flag}, {edgecloud::cli::lora_option});
   const std::vector<int32_t> tokens = prompt_tokens(a);
   const bool all = a.flag("all");
-  auto model = edgecloud::model::qwen3::load(a.required("model"));
+  auto model = edgecloud::model::qwen3::load(a.required("model"), edgecloud::cli::file_access_from(a));
   auto cfg = session_config_from(a);
   if (cfg.context == 0)
     cfg.context =
@@ -138,7 +138,7 @@ int run_logits(const std::vector<std::string>& argv) {
 }
 
 int run_generate(const std::vector<std::string>& argv) {
-  args a(argv, with_common({"tokens", "prompt", "max-tokens", "stop"}), {"stream", "chat"},
+  args a(argv, with_common({"tokens", "prompt", "max-tokens", "stop"}), {"stream", "chat", edgecloud::cli::no_mmap_flag},
          {edgecloud::cli::lora_option});
   std::optional<edgecloud::text::tokenizer> tok;
   const std::vector<int32_t> tokens = prompt_tokens(a, &tok);
@@ -149,7 +149,7 @@ int run_generate(const std::vector<std::string>& argv) {
     for (int id : edgecloud::cli::parse_token_list(*a.get("stop"))) stop.push_back(id);
   if (tok && a.flag("chat"))
     if (auto end = tok->find_token("<|im_end|>")) stop.push_back(*end);
-  auto model = edgecloud::model::qwen3::load(a.required("model"));
+  auto model = edgecloud::model::qwen3::load(a.required("model"), edgecloud::cli::file_access_from(a));
   auto cfg = session_config_from(a);
   if (cfg.context == 0) cfg.context = tokens.size() + static_cast<size_t>(max_tokens);
   edgecloud::model::session s(model, cfg);
@@ -211,7 +211,7 @@ std::vector<size_t> parse_sizes(const std::string& text, const char* option) {
 }
 
 int run_bench(const std::vector<std::string>& argv) {
-  args a(argv, with_common({"prompt-tokens", "gen-tokens", "repetitions", "batch"}), {"json"},
+  args a(argv, with_common({"prompt-tokens", "gen-tokens", "repetitions", "batch"}), {"json", edgecloud::cli::no_mmap_flag},
          {edgecloud::cli::lora_option});
   const std::vector<size_t> pp =
       parse_sizes(a.value_or("prompt-tokens", "16,64,128"), "prompt-tokens");
@@ -224,7 +224,7 @@ int run_bench(const std::vector<std::string>& argv) {
 
   // load: open + map + validate + session + first token (page faults of every weight).
   const auto t_load = clock_type::now();
-  auto model = edgecloud::model::qwen3::load(path);
+  auto model = edgecloud::model::qwen3::load(path, edgecloud::cli::file_access_from(a));
   auto cfg = session_config_from(a);
   const size_t max_pp = pp.empty() ? 1 : *std::max_element(pp.begin(), pp.end());
   const size_t max_tg = tg.empty() ? 0 : *std::max_element(tg.begin(), tg.end());

@@ -184,6 +184,7 @@ int route_on(const cli::args& a, TransportArg tc, const assistant_config& ac,
     ec.context = static_cast<size_t>(context);
     ec.tokenizer_json = a.value_or("tokenizer", "");
     ec.lora = cli::lora_files(a);
+    ec.access = cli::file_access_from(a);
     deployment.apply(ec.tasks.intent);
     basic_assistant<local_edge, routing::confidence_policy, Transport> assistant(local_edge(*a.get("model"), ec), tc, deployment.policy, ac);
     return route_with(assistant, a);
@@ -202,7 +203,7 @@ int run_route(const std::vector<std::string>& argv) {
                      "threads", "context", "edge-max-tokens", "cloud-max-tokens", "tokenizer",
                      "labels"},
               {"force-cloud", "force-edge", "offline", "json", "jsonl", "never-send", "telemetry",
-               "stand-in-edge", "stream", "no-safety-check"},
+               "stand-in-edge", "stream", "no-safety-check", cli::no_mmap_flag},
               {cli::lora_option, "cloud-url"});
   if (a.flag("force-cloud") && a.flag("force-edge")) throw config_error("--force-cloud and --force-edge exclude each other");
   transport::openai_transport_config tc;
@@ -260,6 +261,7 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
   ec.threads = static_cast<size_t>(std::max(0LL, a.integer("threads", 0)));
   ec.context = static_cast<size_t>(std::max(64LL, a.integer("context", 2048)));
   ec.lora = cli::lora_files(a);
+  ec.access = cli::file_access_from(a);
   local_edge edge(*a.get("model"), ec);
   std::vector<std::string> labels;
   if (auto l = a.get("labels")) {
@@ -296,7 +298,7 @@ size_t predict_with_engine(std::vector<routing::labeled_record>& records, const 
 
 int run_eval(const std::vector<std::string>& argv) {
   cli::args a(argv, {"data", "config", "bins", "model", "labels", "threads", "context", "cloud-quality"},
-              {"json", "records"}, {cli::lora_option});
+              {"json", "records", cli::no_mmap_flag}, {cli::lora_option});
   auto records = read_records(a.required("data"));
   if (!a.has("model") && !a.all(cli::lora_option).empty())
     throw config_error("--lora needs --model (the engine that predicts the intents)");

@@ -58,6 +58,7 @@ et::generate_function make_backend(const edgecloud::cli::args& a,
   c.default_max_tokens = static_cast<int>(std::min<long long>(max_tokens, 1 << 20));
   c.tokenizer_json = a.value_or("tokenizer", "");
   c.lora = edgecloud::cli::lora_files(a);
+  c.access = edgecloud::cli::file_access_from(a);
   auto backend = edgecloud::engine_backend::load(a.required("model"), c);
   lora = backend.lora_adapters();
   return backend;
@@ -68,7 +69,8 @@ int run_serve(const std::vector<std::string>& argv) {
                                {"host", "port", "model", "model-name", "api-key", "faults",
                                 "tls-cert", "tls-key", "workers", "backend", "threads", "context",
                                 "max-tokens", "tokenizer"},
-                               {"echo", "no-fault-header"}, {edgecloud::cli::lora_option});
+                               {"echo", "no-fault-header", edgecloud::cli::no_mmap_flag},
+                               {edgecloud::cli::lora_option});
   et::openai_server_config cfg;
   cfg.host = a.value_or("host", "127.0.0.1");
   const long long port = a.integer("port", 8080);

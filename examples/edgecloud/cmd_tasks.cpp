@@ -50,7 +50,7 @@ namespace tasks = edgecloud::tasks;
 
 const std::set<std::string> common_values = {"model", "tokenizer",   "threads", "context",
                                              "lang",  "prompt-file", "kv-type"};
-const std::set<std::string> common_flags = {"json", "jsonl", "stats"};
+const std::set<std::string> common_flags = {"json", "jsonl", "stats", edgecloud::cli::no_mmap_flag};
 
 std::set<std::string> values(std::set<std::string> extra) {
   extra.insert(common_values.begin(), common_values.end());
@@ -100,7 +100,7 @@ struct loaded {
 };
 
 std::unique_ptr<loaded> load(const args& a) {
-  auto model = edgecloud::model::qwen3::load(a.required("model"));
+  auto model = edgecloud::model::qwen3::load(a.required("model"), edgecloud::cli::file_access_from(a));
   const auto vocab = a.has("tokenizer") ? edgecloud::text::read_hf_tokenizer(*a.get("tokenizer"))
                                         : edgecloud::generate::read_gguf_vocab(model.file());
   edgecloud::text::tokenizer tok(vocab);

@@ -19,6 +19,13 @@ namespace edgecloud::cli {
 
 inline const std::string lora_option = "lora";
 
+// --no-mmap (llama.cpp's flag): read the model and adapter files into memory instead of mapping
+// them, so a file changed or removed afterwards cannot affect the run (model/mapped_file.hpp).
+inline const std::string no_mmap_flag = "no-mmap";
+inline file_access file_access_from(const args& a) {
+  return a.flag(no_mmap_flag) ? file_access::read : file_access::map;
+}
+
 inline model::lora_file parse_lora_option(const std::string& text) {
   model::lora_file f;
   f.path = text;
@@ -46,7 +53,7 @@ inline std::vector<model::lora_file> lora_files(const args& a) {
 // The --lora list loaded against `base` as an adapter set (empty without --lora).
 inline model::lora_set lora_set_from(const args& a, const model::qwen3& base) {
   const auto files = lora_files(a);
-  const auto adapters = model::load_lora_files(files, base);
+  const auto adapters = model::load_lora_files(files, base, file_access_from(a));
   model::lora_set set;
   for (size_t i = 0; i < files.size(); ++i) set.push_back({adapters[i], files[i].scale});
   return set;

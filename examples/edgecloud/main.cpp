@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `edgecloud` — the SDK's command-line tool. Subcommands live in cmd_*.cpp beside this file.
 #include <edgecloud/error.hpp>
+#include <edgecloud/model/mapped_file.hpp>
 #include <edgecloud/version.hpp>
 
 #include <cstdio>
@@ -37,6 +38,9 @@ int main(int argc, char** argv) {
     usage(stderr);
     return 2;
   }
+  // A model or adapter file truncated under its mapping: a clear error, not a silent SIGBUS death
+  // (model/mapped_file.hpp; --no-mmap avoids the mapping altogether).
+  edgecloud::model::guard_mapped_files();
   std::vector<std::string> args(argv + 2, argv + argc);
   try {
     return it->second.run(args);

@@ -63,12 +63,13 @@ struct engine_backend_config {
   int default_max_tokens = 256;   // when the request gives none
   std::filesystem::path tokenizer_json;  // empty: the GGUF's own tokenizer.ggml.* keys
   std::vector<model::lora_file> lora;    // LoRA adapters, ids 0..n-1 in this order
+  file_access access = file_access::map; // or read the files into memory (model/mapped_file.hpp)
 };
 
 class engine_backend {
  public:
   static engine_backend load(const std::filesystem::path& gguf, const engine_backend_config& config = {}) {
-    auto model = model::qwen3::load(gguf);
+    auto model = model::qwen3::load(gguf, config.access);
     auto vocab = config.tokenizer_json.empty() ? generate::read_gguf_vocab(model.file())
                                                : text::read_hf_tokenizer(config.tokenizer_json);
     return engine_backend(std::make_shared<holder>(
@@ -118,7 +119,7 @@ class engine_backend {
       throw config_error("replace_adapter: no adapter " + std::to_string(id) + " (the backend has " +
                          std::to_string(st->adapters.size()) + ")");
     verify_digest(path, expected_sha256);
-    auto next = model::lora_adapter::load(path, st->model);  // beside the old; throws: old stays
+    auto next = model::lora_adapter::load(path, st->model, st->config.access);  // beside the old; throws: old stays
     std::lock_guard lock(st->mutex);  // between requests: the one in flight ends on the old
     st->adapters[id] = std::move(next);
     st->config.lora[id].path = path;
@@ -130,7 +131,7 @@ class engine_backend {
     state(model::qwen3 m, text::tokenizer t, const engine_backend_config& c)
         : model(std::move(m)), tok(std::move(t)), config(c),
           session(model, {.context = c.context, .threads = c.threads}),
-          adapters(model::load_lora_files(c.lora, model)) {
+          adapters(model::load_lora_files(c.lora, model, c.access)) {
       for (const char* name : {"<|im_end|>", "<|endoftext|>"})
         if (auto id = tok.find_token(name)) stops.push_back(*id);
       if (stops.empty()) throw model_error("the tokenizer has no <|im_end|> token (not a Qwen chat model)");

@@ -40,6 +40,8 @@ struct local_edge_config {
   // LoRA adapters (model/lora.hpp) every task runs under unless its tasks config names its own
   // (tasks::*_config::lora); loaded and checked against the model at construction.
   std::vector<model::lora_file> lora;
+  // map (default) or read the model and adapter files into private memory (model/mapped_file.hpp)
+  file_access access = file_access::map;
 };
 
 // True when the UTF-8 text holds a CJK ideograph, kana or hangul (code points U+2E80..U+D7AF,
@@ -59,7 +61,7 @@ inline bool has_cjk(std::string_view s) noexcept {
 class local_edge {
  public:
   explicit local_edge(const std::filesystem::path& gguf, local_edge_config config = {}) {
-    auto model = model::qwen3::load(gguf);
+    auto model = model::qwen3::load(gguf, config.access);
     auto vocab = config.tokenizer_json.empty() ? generate::read_gguf_vocab(model.file())
                                                : text::read_hf_tokenizer(config.tokenizer_json);
     parts_ = std::make_unique<parts>(std::move(model), text::tokenizer(vocab), std::move(config));
@@ -102,7 +104,7 @@ class local_edge {
     parts(model::qwen3 m, text::tokenizer t, local_edge_config c)
         : model(std::move(m)), tok(std::move(t)), config(std::move(c)),
           engine(model, tok, engine_config_of(config)), edge(engine, config.tasks) {
-      const auto adapters = model::load_lora_files(config.lora, model);
+      const auto adapters = model::load_lora_files(config.lora, model, config.access);
       model::lora_set set;
       for (size_t i = 0; i < adapters.size(); ++i) set.push_back({adapters[i], config.lora[i].scale});
       engine.set_adapters(std::move(set));

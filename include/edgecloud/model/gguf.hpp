@@ -283,10 +283,11 @@ class file {
   file(file&&) noexcept = default;
   file& operator=(file&&) noexcept = default;
 
-  // Maps and validates a GGUF file; throws model_error naming the path and the problem.
-  static file open(const std::filesystem::path& p) {
+  // Maps (or, with file_access::read, reads) and validates a GGUF file; throws model_error
+  // naming the path and the problem.
+  static file open(const std::filesystem::path& p, file_access access = file_access::map) {
     file f;
-    f.mapping_ = edgecloud::detail::mapped_file::open(p);
+    f.mapping_ = edgecloud::detail::mapped_file::open(p, access);
     try {
       f.parse(f.mapping_.bytes());
     } catch (const model_error& e) {
@@ -301,6 +302,14 @@ class file {
     f.parse(bytes);
     return f;
   }
+
+  // Throws model_error naming the file when it changed under its mapping (truncated, rewritten
+  // in place, or a read faulted: detail::mapped_file::check). No-op for copies and from_memory.
+  void check_intact() const { mapping_.check(); }
+  // True once a read of the mapping faulted (SIGBUS repaired by model::guard_mapped_files()).
+  bool faulted() const noexcept { return mapping_.faulted(); }
+  // How the bytes are held; from_memory counts as read (the caller's copy).
+  file_access access() const noexcept { return mapping_.access(); }
 
   uint32_t version() const noexcept { return version_; }
   uint64_t size_bytes() const noexcept { return bytes_.size(); }

@@ -95,9 +95,11 @@ class lora_adapter {
   static constexpr size_t max_rank_allowed = 4096;
 
   // Maps and validates `path` against `base`; model_error naming the file and the problem.
+  // `access`: file_access::read copies the file instead of mapping it (model/mapped_file.hpp).
   static std::shared_ptr<const lora_adapter> load(const std::filesystem::path& path,
-                                                  const qwen3& base) {
-    auto f = std::make_unique<gguf::file>(gguf::file::open(path));
+                                                  const qwen3& base,
+                                                  file_access access = file_access::map) {
+    auto f = std::make_unique<gguf::file>(gguf::file::open(path, access));
     return std::shared_ptr<const lora_adapter>(
         new lora_adapter(std::move(f), nullptr, base.config(), path.string()));
   }
@@ -122,6 +124,9 @@ class lora_adapter {
 
   // The path (or the from_memory name).
   const std::string& name() const noexcept { return name_; }
+  // Throws model_error naming the file when it changed under its mapping (qwen3::check_intact).
+  void check_intact() const { file_->check_intact(); }
+  bool faulted() const noexcept { return file_->faulted(); }
   // adapter.lora.alpha; 0 when the file has none (then s = user_scale).
   float alpha() const noexcept { return alpha_; }
   size_t n_layers() const noexcept { return n_layers_; }
@@ -360,10 +365,10 @@ struct lora_file {
 
 // Loads every file against `base` (model_error naming the file that fails), in order.
 inline std::vector<std::shared_ptr<const lora_adapter>> load_lora_files(
-    const std::vector<lora_file>& files, const qwen3& base) {
+    const std::vector<lora_file>& files, const qwen3& base, file_access access = file_access::map) {
   std::vector<std::shared_ptr<const lora_adapter>> out;
   out.reserve(files.size());
-  for (const lora_file& f : files) out.push_back(lora_adapter::load(f.path, base));
+  for (const lora_file& f : files) out.push_back(lora_adapter::load(f.path, base, access));
   return out;
 }
 

@@ -89,7 +89,12 @@ class qwen3 {
   // Maps and validates `path`; throws model_error on anything malformed or unsupported.
   // `prefault`: see prefault().
   static qwen3 load(const std::filesystem::path& path, bool prefault = false) {
-    qwen3 model(gguf::file::open(path));
+    return load(path, file_access::map, prefault);
+  }
+  // `access`: file_access::read copies the file into private memory instead of mapping it
+  // (immune to the file changing afterwards; see model/mapped_file.hpp).
+  static qwen3 load(const std::filesystem::path& path, file_access access, bool prefault = false) {
+    qwen3 model(gguf::file::open(path, access));
     if (prefault) model.prefault();
     return model;
   }
@@ -122,6 +127,10 @@ class qwen3 {
   const weight_view& output() const noexcept { return output_; }
   const float* output_norm() const noexcept { return output_norm_; }
   const gguf::file& file() const noexcept { return *file_; }
+  // Throws model_error naming the file when it changed under the mapping (gguf::file::
+  // check_intact); every session's prefill calls it.
+  void check_intact() const { file_->check_intact(); }
+  bool faulted() const noexcept { return file_->faulted(); }
   // True when some product needs activations quantized to Q8_0.
   bool any_quantized() const noexcept { return any_quantized_; }
   // Bytes of all weights used (what one token streams from memory, roughly).

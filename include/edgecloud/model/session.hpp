@@ -163,6 +163,7 @@ class basic_session {
                            std::to_string(tokens.size()) + " (is " +
                            std::to_string(config_.logits_rows) + ")");
     for (int32_t t : tokens) check_token(t);
+    check_files();  // a file truncated or rewritten under the mapping: model_error, nothing changed
     const size_t start = cache_.size();
     for (size_t done = 0; done < tokens.size(); done += config_.max_batch) {
       const size_t m = std::min(config_.max_batch, tokens.size() - done);
@@ -172,6 +173,13 @@ class basic_session {
                           : mode == logits_mode::none    ? hidden_row_only
                                                          : logits_row_last;
       forward(tokens.subspan(done, m), mode == logits_mode::all ? done : 0, rows);
+    }
+    if (files_faulted()) {  // a read faulted mid-pass (SIGBUS guard): these positions are void
+      cache_.truncate(start);
+      logits_count_ = 0;
+      hidden_valid_ = false;
+      check_files();  // throws, naming the file
+      throw model_error("a weight file faulted while being read");
     }
     logits_first_ = mode == logits_mode::all ? start : cache_.size() - 1;
     logits_count_ = mode == logits_mode::all ? tokens.size() : mode == logits_mode::none ? 0 : 1;
@@ -258,6 +266,13 @@ class basic_session {
     return generate(prompt, max_tokens, stop_tokens, [](int32_t) {});
   }
 
+  // Throws model_error when the model's or an active adapter's file changed under its mapping
+  // (model/mapped_file.hpp); prefill calls it before computing. One fstat per file.
+  void check_files() const {
+    model_->check_intact();
+    for (const lora_binding& b : lora_set_) b.adapter->check_intact();
+  }
+
   // Index of the largest logit (the first one on ties).
   static int32_t argmax(std::span<const float> l) noexcept {
     return static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
@@ -271,6 +286,12 @@ class basic_session {
   // descheduled thread's share is taken by the others (see thread_pool.hpp).
   static constexpr size_t tasks_per_thread = 4;
 
+  bool files_faulted() const noexcept {
+    if (model_->faulted()) return true;
+    for (const lora_binding& b : lora_set_)
+      if (b.adapter->faulted()) return true;
+    return false;
+  }
   static session_config normalized(const qwen3& model, session_config c) {
     if (c.context == 0) c.context = std::min<size_t>(model.config().n_ctx_train, 4096);
     if constexpr (requires { Cache::is_static; }) {
