@@ -10,13 +10,22 @@
 //                   [--no-fault-header] [--tls-cert C --tls-key K] [--workers N]
 //                   [--lora FILE[:SCALE]]...   (engine: LoRA adapters, ids 0.. in this order;
 //                   per-request "lora": [{"id":0,"scale":1.0}], GET/POST /lora-adapters)
+//                   [--no-mmap]
+//
+// SIGHUP (engine backend): hot update. The model and every adapter are loaded again from their
+// paths (deliver new files by renaming them over the old names first), verified, and swapped in
+// between requests (engine_backend::replace_model); a request in flight ends on the old ones. A
+// file that fails to load changes nothing: the old model and adapters keep serving. Each reload
+// is reported on stderr. SIGINT/SIGTERM stop the server.
 #include <edgecloud/assistant/engine_backend.hpp>
 #include <edgecloud/error.hpp>
 #include <edgecloud/transport.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <pthread.h>
 #include <thread>
 
@@ -39,9 +48,10 @@ bool wants_engine(const edgecloud::cli::args& a) {
 }
 
 // The generation callback behind the server: the SDK's engine, or the echo stand-in; `lora`
-// receives the engine's adapters.
+// receives the engine's adapters, `engine` a handle on the engine (copies share it) for SIGHUP.
 et::generate_function make_backend(const edgecloud::cli::args& a,
-                                   std::vector<et::lora_adapter_info>& lora) {
+                                   std::vector<et::lora_adapter_info>& lora,
+                                   std::optional<edgecloud::engine_backend>& engine) {
   if (!wants_engine(a)) {
     if (!a.all(edgecloud::cli::lora_option).empty())
       throw edgecloud::config_error("--lora needs the engine backend (--model M)");
@@ -61,7 +71,24 @@ et::generate_function make_backend(const edgecloud::cli::args& a,
   c.access = edgecloud::cli::file_access_from(a);
   auto backend = edgecloud::engine_backend::load(a.required("model"), c);
   lora = backend.lora_adapters();
+  engine = backend;
   return backend;
+}
+
+// SIGHUP: the model and the adapters again from their paths; on failure the old ones stay.
+void reload(edgecloud::engine_backend& engine, const std::string& path) {
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    engine.replace_model(path);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "edgecloud serve: SIGHUP: reloaded %s and %zu adapter(s) in %.0f ms\n",
+                 path.c_str(), engine.lora_adapters().size(), ms);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edgecloud serve: SIGHUP: reload failed, still serving the old model: %s\n",
+                 e.what());
+  }
+  std::fflush(stderr);
 }
 
 int run_serve(const std::vector<std::string>& argv) {
@@ -86,23 +113,31 @@ int run_serve(const std::vector<std::string>& argv) {
   if (workers < 1 || workers > 1024) throw edgecloud::config_error("--workers must be in 1..1024");
   cfg.worker_threads = static_cast<std::size_t>(workers);
 
-  // SIGINT/SIGTERM are taken by a waiting thread (not an async handler), which stops the
-  // server cleanly. Block them before any thread starts so every thread inherits the mask.
+  // SIGINT/SIGTERM/SIGHUP are taken by a waiting thread (not an async handler), which stops
+  // the server cleanly or reloads. Block them before any thread starts so every thread
+  // inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto backend = make_backend(a, cfg.lora_adapters);
+  std::optional<edgecloud::engine_backend> engine;
+  auto backend = make_backend(a, cfg.lora_adapters, engine);
   et::openai_server server(cfg, std::move(backend));
   server.start();
   std::printf("edgecloud serve: %s (model %s, %s backend)\n", server.base_url().c_str(),
               cfg.models.front().c_str(), wants_engine(a) ? "engine" : "echo");
   std::fflush(stdout);
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig != SIGHUP) break;
+      if (engine) reload(*engine, a.required("model"));
+      else std::fprintf(stderr, "edgecloud serve: SIGHUP ignored: the echo backend has no files\n");
+    }
     server.stop();
   });
   server.wait();  // returns once the waiter has stopped the server
