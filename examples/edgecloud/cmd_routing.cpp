@@ -12,7 +12,7 @@
 //                  [--model M [--labels a,b,c] [--threads N]]   (the engine predicts the intents)
 //                  [--cloud-quality Q]   (every record's cloud quality, e.g. 1: the cloud is right)
 //   edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q |
-//                   --target-edge-accuracy A) [--config routing.json] [--out routing.json] [--json]
+//                   --target-edge-accuracy A [--oos-share S]) [--config routing.json] [--out routing.json] [--json]
 //
 // --config is a deployment config (deploy_config.hpp): the routing policy plus an optional
 // "task" section (the classification prompt a trained model expects), which eval --model and
@@ -351,7 +351,8 @@ int run_eval(const std::vector<std::string>& argv) {
 }
 
 int run_calibrate(const std::vector<std::string>& argv) {
-  cli::args a(argv, {"data", "config", "out", "target-cloud-rate", "target-quality", "target-edge-accuracy"},
+  cli::args a(argv, {"data", "config", "out", "target-cloud-rate", "target-quality", "target-edge-accuracy",
+                     "oos-share"},
               {"json"});
   if (a.has("target-cloud-rate") + a.has("target-quality") + a.has("target-edge-accuracy") != 1)
     throw config_error(
@@ -365,7 +366,14 @@ int run_calibrate(const std::vector<std::string>& argv) {
     target = {routing::calibration_target::kind::edge_accuracy, a.number("target-edge-accuracy", 0.95)};
     if (!(target.value > 0.0 && target.value <= 1.0))
       throw config_error("--target-edge-accuracy must be in (0, 1]");
+    if (a.has("oos-share")) {
+      target.cloud_gold_share = a.number("oos-share", 0.0);
+      if (!(target.cloud_gold_share > 0.0 && target.cloud_gold_share < 1.0))
+        throw config_error("--oos-share must be in (0, 1)");
+    }
   }
+  if (a.has("oos-share") && !a.has("target-edge-accuracy"))
+    throw config_error("--oos-share goes with --target-edge-accuracy");
   auto records = read_records(a.required("data"));
   cli::deployment_config deployment = cli::read_deployment_config(a.get("config"));
   routing::policy_config& config = deployment.policy;

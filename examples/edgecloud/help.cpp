@@ -147,10 +147,13 @@ CPT, APGR, ECE, latency.
   --threads --context
 example: edgecloud eval --model M.gguf --data val.jsonl --labels a,b,oos --config routing.json --json --records)~"},
       {"calibrate", R"~(usage: edgecloud calibrate --data labeled.jsonl (--target-cloud-rate R | --target-quality Q |
-                          --target-edge-accuracy A) [--config routing.json] [--out routing.json] [--json]
+                          --target-edge-accuracy A [--oos-share S]) [--config routing.json]
+                          [--out routing.json] [--json]
 Per-task confidence thresholds for a target cloud rate, routed quality or on-device accuracy,
 and temperatures.
   --target-edge-accuracy   the most requests on the device whose answers are right at rate A
+  --oos-share   the share of live traffic expected out of scope (gold label in cloud_labels):
+                those records are weighted to make S of the data, so A holds on that mix
   --config      the config to start from (its "task" section is written back unchanged)
   --out         write the calibrated routing config here
 example: edgecloud calibrate --data val-records.jsonl --target-quality 0.95 --out routing.json)~"},

@@ -409,6 +409,42 @@ TEST(Calibration, ThresholdForEdgeAccuracyByHand) {
   EXPECT_NEAR(cal[task_type::intent].on_device_accuracy, 0.8, 1e-12);
 }
 
+// The expected traffic mix: in scope .95 R, .9 R, .8 W, .7 R; out of scope (gold oos) one
+// predicted "a" at .85 (an on-device error when kept) and one predicted oos (always cloud).
+// As the data has them the candidates read 1, 1, 2/3, 2/4, 3/5: A = 0.6 keeps five (threshold
+// .7). With an expected share of 1/2 out of scope each oos record weighs (1/1)·(4/2) = 2:
+// 1, 1, 2/4, 2/5, 3/6, so A = 0.6 keeps only the first two (threshold .9), and the weighted
+// cloud rate is 1 − 2/8.
+TEST(Calibration, EdgeAccuracyOnTheExpectedOutOfScopeShare) {
+  const std::vector<labeled_record> rs = {scored("a", "a", .95), scored("a", "a", .9),
+                                          scored("a", "b", .8),  scored("a", "a", .7),
+                                          scored("oos", "a", .85), scored("oos", "oos", .99)};
+  const std::vector<std::string> oos = {"oos"};
+  EXPECT_DOUBLE_EQ(threshold_for_edge_accuracy(rs, 0.6, oos).threshold, 0.7);
+  EXPECT_DOUBLE_EQ(cloud_gold_weight(rs, oos, 0.5), 2.0);
+  EXPECT_DOUBLE_EQ(cloud_gold_weight(rs, oos, std::nan("")), 1.0);
+  const auto q = threshold_for_edge_accuracy(rs, 0.6, oos, 1.0, 2.0);
+  EXPECT_DOUBLE_EQ(q.threshold, 0.9);
+  EXPECT_NEAR(q.cloud_rate, 1.0 - 2.0 / 8, 1e-12);
+
+  calibration_target t{calibration_target::kind::edge_accuracy, 0.6};
+  t.cloud_gold_share = 0.5;
+  task_thresholds out;
+  auto cal = calibrate_thresholds(rs, t, &out, oos);
+  EXPECT_DOUBLE_EQ(out.intent, 0.9);
+  EXPECT_DOUBLE_EQ(cal[task_type::intent].cloud_gold_weight, 2.0);
+  EXPECT_NEAR(cal[task_type::intent].cloud_rate, 0.75, 1e-12);
+  EXPECT_NEAR(cal[task_type::intent].on_device_accuracy, 1.0, 1e-12);
+  EXPECT_EQ(nlohmann::json(cal[task_type::intent])["oos_weight"], 2.0);
+
+  // A share out of (0, 1), or data without records of both kinds, is a clear error.
+  EXPECT_THROW(cloud_gold_weight(rs, oos, 0.0), edgecloud::config_error);
+  EXPECT_THROW(cloud_gold_weight(rs, oos, 1.0), edgecloud::config_error);
+  const std::vector<labeled_record> in_only(rs.begin(), rs.begin() + 4);
+  EXPECT_THROW(cloud_gold_weight(in_only, oos, 0.2), edgecloud::config_error);
+  EXPECT_THROW(threshold_for_edge_accuracy(rs, 0.6, oos, 1.0, 0.0), edgecloud::config_error);
+}
+
 TEST(Calibration, EvalRecordLinesReadBack) {
   auto r = nlohmann::json::parse(R"({"text": "hi", "label": "greeting", "predicted": "oos",
       "confidence": 0.7, "latency_ms": 12.5, "out_of_set": 0.25, "route": "cloud"})")

@@ -17,6 +17,11 @@
 // the confidence of the largest k (a whole group of equal confidences) with acc(k) ≥ A: the
 // most requests on the device whose answers are still right at rate A on the data. When no k
 // reaches A, every request goes to the cloud (threshold above the largest confidence).
+// Traffic mix: calibration data rarely holds out-of-scope requests (gold label a cloud label,
+// e.g. `oos`) in the share live traffic will. With an expected share S (calibration_target::
+// cloud_gold_share) every such record weighs w = (S / (1 − S)) · (n_in / n_oos), so they make S of
+// the weighted data, and acc(k) = Σ_{i<k} w_i q_i / Σ_{i<k} w_i: the threshold holds the target
+// on that mix, not on the data's. The reported cloud rate and quality are weighted the same way.
 //
 // Temperature scaling (Guo et al., 2017): p_i = softmax(s / T)_i over the label scores s.
 // With β = 1/T, NLL(β) = Σ_n [ log Σ_i exp(β s_ni) − β s_n,gold ] is convex in β (log-sum-exp of
@@ -76,11 +81,21 @@ inline quality_threshold threshold_for_quality(std::span<const labeled_record> r
 
 // Records whose prediction is one of `cloud_labels`, or whose out-of-set mass exceeds
 // `max_out_of_set_mass`, go to the cloud whatever the threshold.
+// `cloud_gold_weight` weighs the records whose gold label is a cloud label (see the traffic mix
+// above; 1: as the data has them).
 inline quality_threshold threshold_for_edge_accuracy(std::span<const labeled_record> records,
                                                      double target_accuracy,
                                                      const std::vector<std::string>& cloud_labels = {},
-                                                     double max_out_of_set_mass = 1.0) {
+                                                     double max_out_of_set_mass = 1.0,
+                                                     double cloud_gold_weight = 1.0) {
   if (records.empty()) throw config_error("calibration: no records to calibrate on");
+  if (!(cloud_gold_weight > 0.0) || !std::isfinite(cloud_gold_weight))
+    throw config_error("calibration: the out-of-scope weight must be a positive number");
+  const auto weight = [&](const labeled_record& r) {
+    return is_cloud_label(cloud_labels, r.gold) ? cloud_gold_weight : 1.0;
+  };
+  double total = 0.0;
+  for (const labeled_record& r : records) total += weight(r);
   std::vector<const labeled_record*> edge;
   for (const labeled_record& r : records)
     if (!is_cloud_label(cloud_labels, r.edge_prediction) &&
@@ -93,16 +108,20 @@ inline quality_threshold threshold_for_edge_accuracy(std::span<const labeled_rec
   for (const labeled_record& r : records) above_all = std::max(above_all, r.edge_confidence);
   quality_threshold best{std::nextafter(above_all, std::numeric_limits<double>::infinity()), 1.0,
                          0.0, false};
-  double right = 0.0;
+  double right = 0.0, kept = 0.0;
   for (size_t i = 0; i < edge.size();) {
     const double c = edge[i]->edge_confidence;
     size_t j = i;
-    while (j < edge.size() && edge[j]->edge_confidence == c) right += edge[j++]->edge_score();
-    const double acc = right / static_cast<double>(j);
+    for (; j < edge.size() && edge[j]->edge_confidence == c; ++j) {
+      const double w = weight(*edge[j]);
+      right += w * edge[j]->edge_score();
+      kept += w;
+    }
+    const double acc = right / kept;
     if (acc >= target_accuracy - 1e-12) {
       best.threshold = c;
       best.quality = acc;
-      best.cloud_rate = 1.0 - static_cast<double>(j) / static_cast<double>(records.size());
+      best.cloud_rate = 1.0 - kept / total;
       best.reachable = true;
     }
     i = j;
@@ -113,7 +132,28 @@ inline quality_threshold threshold_for_edge_accuracy(std::span<const labeled_rec
 struct calibration_target {
   enum class kind { cloud_rate, quality, edge_accuracy } what = kind::cloud_rate;
   double value = 0.3;
+  // edge_accuracy, intent task: the share of live traffic whose gold label is a cloud label
+  // (out of scope), in (0, 1); NaN: the data's own share (see "Traffic mix" above).
+  double cloud_gold_share = std::numeric_limits<double>::quiet_NaN();
 };
+
+// The weight that makes the records with a cloud gold label `share` of the weighted data (1
+// when share is NaN; throws when share is given but the data has no such record, or only such).
+inline double cloud_gold_weight(std::span<const labeled_record> records,
+                                const std::vector<std::string>& cloud_labels, double share) {
+  if (std::isnan(share)) return 1.0;
+  if (!(share > 0.0 && share < 1.0))
+    throw config_error("calibration: the expected out-of-scope share must be in (0, 1), got " +
+                       std::to_string(share));
+  size_t oos = 0;
+  for (const labeled_record& r : records) oos += is_cloud_label(cloud_labels, r.gold);
+  if (oos == 0 || oos == records.size())
+    throw config_error(std::string("calibration: an expected out-of-scope share needs records ") +
+                       (oos == 0 ? "whose gold label is a cloud label (none has one)"
+                                 : "of in-scope labels too (all are out of scope)"));
+  return (share / (1.0 - share)) *
+         (static_cast<double>(records.size() - oos) / static_cast<double>(oos));
+}
 
 struct task_calibration {
   size_t records = 0;
@@ -122,6 +162,7 @@ struct task_calibration {
   double quality = 0.0;     // on the calibration data
   double on_device_accuracy = 0.0;  // mean edge quality of the records kept on the edge (NaN: none)
   bool reachable = true;
+  double cloud_gold_weight = 1.0;   // the weight of out-of-scope records (expected share given)
 };
 
 // Per-task thresholds for the tasks that have records (others keep `base`'s values). Records
@@ -138,14 +179,17 @@ inline std::map<task_type, task_calibration> calibrate_thresholds(
   for (auto& [task, rs] : by_task) {
     task_calibration c;
     c.records = rs.size();
+    double gold_weight = 1.0;  // edge_accuracy with an expected out-of-scope share: see above
     if (target.what == calibration_target::kind::cloud_rate) {
       std::vector<double> conf;
       for (const labeled_record& r : rs) conf.push_back(r.edge_confidence);
       c.threshold = threshold_for_cloud_rate(conf, target.value);
     } else if (target.what == calibration_target::kind::edge_accuracy) {
       const std::vector<std::string> none;
-      quality_threshold q = threshold_for_edge_accuracy(
-          rs, target.value, task == task_type::intent ? cloud_labels : none, max_out_of_set_mass);
+      const auto& labels = task == task_type::intent ? cloud_labels : none;
+      if (task == task_type::intent) gold_weight = cloud_gold_weight(rs, labels, target.cloud_gold_share);
+      quality_threshold q =
+          threshold_for_edge_accuracy(rs, target.value, labels, max_out_of_set_mass, gold_weight);
       c.threshold = q.threshold;
       c.reachable = q.reachable;
     } else {
@@ -153,21 +197,23 @@ inline std::map<task_type, task_calibration> calibrate_thresholds(
       c.threshold = q.threshold;
       c.reachable = q.reachable;
     }
-    // Report what the chosen threshold does on the data.
-    size_t cloud = 0;
-    double quality = 0.0, on_device_right = 0.0;
+    // Report what the chosen threshold does on the data (weighted to the expected mix).
+    double cloud = 0.0, total = 0.0, quality = 0.0, on_device_right = 0.0;
     for (const labeled_record& r : rs) {
       bool to_cloud = r.edge_confidence < c.threshold || r.out_of_set_mass > max_out_of_set_mass ||
                       (task == task_type::intent && is_cloud_label(cloud_labels, r.edge_prediction));
-      cloud += to_cloud;
-      quality += to_cloud ? r.cloud_quality : r.edge_score();
-      if (!to_cloud) on_device_right += r.edge_score();
+      const double w =
+          task == task_type::intent && is_cloud_label(cloud_labels, r.gold) ? gold_weight : 1.0;
+      total += w;
+      cloud += to_cloud ? w : 0.0;
+      quality += w * (to_cloud ? r.cloud_quality : r.edge_score());
+      if (!to_cloud) on_device_right += w * r.edge_score();
     }
-    c.cloud_rate = static_cast<double>(cloud) / static_cast<double>(rs.size());
-    c.quality = quality / static_cast<double>(rs.size());
-    c.on_device_accuracy = cloud < rs.size()
-                               ? on_device_right / static_cast<double>(rs.size() - cloud)
-                               : std::numeric_limits<double>::quiet_NaN();
+    c.cloud_rate = cloud / total;
+    c.quality = quality / total;
+    c.on_device_accuracy = cloud < total ? on_device_right / (total - cloud)
+                                         : std::numeric_limits<double>::quiet_NaN();
+    c.cloud_gold_weight = gold_weight;
     if (out) *out->for_task_mut(task) = c.threshold;
     result[task] = c;
   }

@@ -301,7 +301,8 @@ inline void to_json(nlohmann::json& j, const task_calibration& c) {
        {"cloud_rate", c.cloud_rate},
        {"quality", c.quality},
        {"on_device_accuracy", detail::json_mapping::number_or_null(c.on_device_accuracy)},
-       {"reachable", c.reachable}};
+       {"reachable", c.reachable},
+       {"oos_weight", c.cloud_gold_weight}};
 }
 
 inline void to_json(nlohmann::json& j, const temperature_fit& t) {
