@@ -8,6 +8,7 @@
 // version, alignment, metadata (keys, types, values, order) and tensors (names, dims, types,
 // bytes); a difference traps. Seeds: tests/fuzz/corpus/gguf/ (tiny files made by gguf::writer,
 // see tests/fuzz/make_gguf_corpus.cpp).
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -130,7 +131,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       } catch (const edgecloud::model_error&) {
       }
       try {
-        h = h + static_cast<uint64_t>(f.get_float(e.key).value_or(0));
+        // The bits, not a conversion: a float outside uint64_t's range (or negative, NaN) would
+        // be undefined behaviour in the harness itself (UBSan reported this line in a soak).
+        h = h + std::bit_cast<uint64_t>(f.get_float(e.key).value_or(0.0));
       } catch (const edgecloud::model_error&) {
       }
       try {
