@@ -138,3 +138,36 @@ TEST(ServeLora, AMismatchedAdapterFailsAtStart) {
 }
 
 }  // namespace
+
+// OpenAI's `stop`: the answer ends before the first stop sequence, which is not part of it, and
+// nothing after it is streamed. The reference is the same request without the stop.
+TEST(ServeStop, StopSequencesEndTheAnswerBeforeThem) {
+  EDGECLOUD_FIXTURE(model, "models/tiny-qwen3-fullvocab-q8_0.gguf");
+  auto b = backend_with(model, {});
+  auto q = question();
+  q.max_tokens = 16;
+  const auto full = b(q, {});
+  ASSERT_GE(full.content.size(), 4u) << "the model's answer is too short to cut";
+  // A stop sequence in the middle of the answer (on a UTF-8 boundary).
+  size_t at = full.content.size() / 2;
+  while (at > 0 && (static_cast<unsigned char>(full.content[at]) & 0xC0) == 0x80) --at;
+  size_t len = 1;
+  while (at + len < full.content.size() && (static_cast<unsigned char>(full.content[at + len]) & 0xC0) == 0x80) ++len;
+  const std::string stop = full.content.substr(at, len);
+  const std::string expected = full.content.substr(0, full.content.find(stop));
+  q.stop = {"never appears in this answer \x01", stop};
+  std::string streamed;
+  const auto cut = b(q, [&](std::string_view d) {
+    streamed.append(d);
+    return true;
+  });
+  EXPECT_EQ(cut.content, expected);
+  EXPECT_EQ(streamed, expected) << "the deltas must add up to the answer";
+  EXPECT_EQ(cut.finish_reason, "stop");
+  EXPECT_LE(cut.usage.completion_tokens, full.usage.completion_tokens);
+  // A stop sequence that never comes changes nothing.
+  q.stop = {"\x01\x02 not in it"};
+  const auto same = b(q, {});
+  EXPECT_EQ(same.content, full.content);
+  EXPECT_EQ(same.finish_reason, full.finish_reason);
+}

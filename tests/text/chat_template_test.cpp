@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The native Qwen3 chat template against chat_cases.jsonl (rendered by Jinja2 as Hugging Face
 // does), byte for byte; its trust ranges; and clear failures on what it does not support.
+#include <edgecloud/text/answer_filter.hpp>
 #include <edgecloud/text/chat_template.hpp>
 
 #include <gtest/gtest.h>
@@ -127,3 +128,93 @@ TEST(ChatTemplate, FailsClearlyOnUnsupportedInput) {
 }
 
 }  // namespace
+
+// The answer format the Qwen3 template asks for (its <tools> block): calls in <tool_call>
+// blocks after the text. Well-formed calls are taken in order; anything else leaves the whole
+// answer as text and takes no call.
+TEST(ToolCallParsing, QwenToolCallBlocksBecomeCalls) {
+  const auto one = text::parse_tool_calls(
+      "Let me check.\n\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", "
+      "\"days\": 2}}\n</tool_call>");
+  EXPECT_EQ(one.content, "Let me check.");
+  ASSERT_EQ(one.calls.size(), 1u);
+  EXPECT_EQ(one.calls[0].name, "get_weather");
+  EXPECT_EQ(one.calls[0].arguments.dump(), R"({"city":"Paris","days":2})");  // key order kept
+
+  const auto two = text::parse_tool_calls(
+      "<tool_call>\n{\"name\": \"a\", \"arguments\": {}}\n</tool_call>\n<tool_call>\n"
+      "{\"name\": \"b\", \"arguments\": \"{\\\"x\\\":1}\"}\n</tool_call>\n");
+  EXPECT_EQ(two.content, "");
+  ASSERT_EQ(two.calls.size(), 2u);
+  EXPECT_EQ(two.calls[0].name, "a");
+  EXPECT_EQ(two.calls[1].name, "b");
+  EXPECT_EQ(two.calls[1].arguments.get<std::string>(), "{\"x\":1}");  // a string stays verbatim
+
+  const auto none = text::parse_tool_calls("just text, <no> call");
+  EXPECT_EQ(none.content, "just text, <no> call");
+  EXPECT_TRUE(none.calls.empty());
+
+  for (const std::string bad :
+       {"x <tool_call>\n{\"name\": \"a\", \"arguments\": {}}",                     // unclosed
+        "<tool_call>\n{\"name\": \"a\", \"arguments\": {}\n</tool_call>",          // not JSON
+        "<tool_call>\n{\"arguments\": {}}\n</tool_call>",                           // no name
+        "<tool_call>\n{\"name\": 3}\n</tool_call>",                                 // name not a string
+        "<tool_call>\n{\"name\": \"a\", \"arguments\": [1]}\n</tool_call>",        // arguments an array
+        "<tool_call>\n{\"name\": \"a\", \"arguments\": {}}\n</tool_call> and then"}) {  // text after
+    const auto p = text::parse_tool_calls(bad);
+    EXPECT_TRUE(p.calls.empty()) << bad;
+    EXPECT_EQ(p.content, bad);
+  }
+}
+
+// answer_filter against the whole answer cut by hand: for every way to deliver the answer in
+// two or three pieces (at character boundaries), what it lets through adds up to the text
+// before the first stop / tool marker, never more, and the rest is captured or dropped.
+TEST(AnswerFilter, StreamedTextIsThePrefixBeforeTheFirstMarkerHoweverItIsCut) {
+  struct tcase {
+    std::string answer;
+    std::vector<std::string> stops;
+    bool tools;
+    std::string shown;      // what the app must see in the end
+    bool stopped;
+    std::string captured;
+  };
+  const std::vector<tcase> cases = {
+      {"abc EN déf END ghi", {"END"}, false, "abc EN déf ", true, ""},
+      {"aaab tail", {"aab"}, false, "a", true, ""},                       // overlapping prefix
+      {"no marker here, EN", {"END", "\n\n"}, false, "no marker here, EN", false, ""},
+      {"x\n\ny END", {"END", "\n\n"}, false, "x", true, ""},              // the first one wins
+      {"Sure <tool_ <tool_call>\n{\"name\": \"f\"}\n</tool_call>", {}, true, "Sure <tool_ ",
+       false, "<tool_call>\n{\"name\": \"f\"}\n</tool_call>"},
+      {"ok END <tool_call>", {"END"}, true, "ok ", true, ""},
+      {"plain é answer", {}, false, "plain é answer", false, ""},
+  };
+  for (const auto& c : cases) {
+    std::vector<size_t> cuts;  // character boundaries
+    for (size_t i = 1; i < c.answer.size(); ++i)
+      if ((static_cast<unsigned char>(c.answer[i]) & 0xC0) != 0x80) cuts.push_back(i);
+    auto run = [&](const std::vector<size_t>& at) {
+      text::answer_filter f(c.stops, c.tools);
+      std::string shown;
+      size_t from = 0;
+      for (size_t i = 0; i <= at.size(); ++i) {
+        const size_t to = i < at.size() ? at[i] : c.answer.size();
+        const std::string out = f.push(std::string_view(c.answer).substr(from, to - from));
+        shown += out;
+        EXPECT_EQ(c.shown.compare(0, shown.size(), shown), 0)
+            << "shown text must stay a prefix of the answer: " << shown;
+        from = to;
+      }
+      shown += f.finish();
+      EXPECT_EQ(shown, c.shown) << c.answer;
+      EXPECT_EQ(f.stopped(), c.stopped) << c.answer;
+      EXPECT_EQ(f.capturing(), !c.captured.empty()) << c.answer;
+      EXPECT_EQ(f.captured(), c.captured) << c.answer;
+    };
+    run({});
+    for (size_t a = 0; a < cuts.size(); ++a) {
+      run({cuts[a]});
+      for (size_t b = a + 1; b < cuts.size(); ++b) run({cuts[a], cuts[b]});
+    }
+  }
+}

@@ -109,6 +109,58 @@ TEST(OpenAiServer, BadRequestsGetOpenAiErrorBodies) {
   EXPECT_EQ(st.chat_completions, 3u);  // the 413 never reached the handler
 }
 
+// Every field the server reads is checked, as the OpenAI API does: a 400 whose error names
+// the field (error.param), and what the greedy backend cannot honour is refused, not ignored.
+TEST(OpenAiServer, InvalidOrUnsupportedFieldsAre400sNamingTheParam) {
+  test_server s;
+  httplib::Client c("127.0.0.1", s.server.port());
+  const std::string msgs = R"("messages":[{"role":"user","content":"hi"}])";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"("max_tokens":-5)", "max_tokens"},
+      {R"("max_tokens":2.5)", "max_tokens"},
+      {R"("max_tokens":"10")", "max_tokens"},
+      {R"("max_completion_tokens":0)", "max_completion_tokens"},
+      {R"("temperature":3)", "temperature"},
+      {R"("temperature":0.7)", "temperature"},  // valid, but this server decodes greedily
+      {R"("top_p":0.9)", "top_p"},
+      {R"("top_p":0)", "top_p"},
+      {R"("seed":"x")", "seed"},
+      {R"("n":2)", "n"},
+      {R"("n":0)", "n"},
+      {R"("stop":5)", "stop"},
+      {R"("stop":["a","b","c","d","e"])", "stop"},
+      {R"("stop":[""])", "stop"},
+      {R"("tools":{"type":"function"})", "tools"},
+      {R"("tools":[{"type":"function","function":{"description":"no name"}}])", "tools"},
+      {R"("tool_choice":"sometimes")", "tool_choice"},
+      {R"("response_format":{"type":"yaml"})", "response_format"},
+      {R"("response_format":{"type":"json_object"})", "response_format"},  // not supported here
+      {R"("stream":"yes")", "stream"},
+      {R"("model":7)", "model"},
+  };
+  for (const auto& [field, param] : cases) {
+    const std::string body = "{" + msgs + "," + field + "}";
+    auto r = c.Post("/v1/chat/completions", body, "application/json");
+    ASSERT_TRUE(r) << body;
+    EXPECT_EQ(r->status, 400) << body << " -> " << r->body;
+    const auto j = nlohmann::json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r->body;
+    EXPECT_EQ(j["error"]["type"], "invalid_request_error") << body;
+    EXPECT_EQ(j["error"]["param"], param) << body << " -> " << r->body;
+    EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
+  }
+  // What it can honour passes: greedy settings, a seed, one choice, text, stops, null fields.
+  for (const std::string ok :
+       {R"("temperature":0,"top_p":1,"seed":7,"n":1,"max_tokens":4)",
+        R"("response_format":{"type":"text"},"stop":["\n","END"],"tool_choice":"auto")",
+        R"("max_tokens":null,"temperature":null,"stop":null,"tools":[])"}) {
+    auto r = c.Post("/v1/chat/completions", "{" + msgs + "," + ok + "}", "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << ok << " -> " << r->body;
+  }
+  EXPECT_EQ(s.server.stats().rejected, cases.size());
+}
+
 TEST(OpenAiServer, ApiKeyGuardsEverythingButHealth) {
   et::openai_server_config sc;
   sc.api_key = "sk-local";

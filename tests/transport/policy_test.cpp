@@ -267,6 +267,33 @@ TEST(JsonMapping, ServerReaderRejectsBadRequests) {
   EXPECT_NE(et::request_from_json({{"messages", {1, 2}}}, r), "");
   EXPECT_NE(et::request_from_json({{"messages", {{{"content", "no role"}}}}}, r), "");
   EXPECT_NE(et::request_from_json({{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"tools", {5}}}, r), "");
+  // Every field read is checked and the offending one named (OpenAI's error.param); nothing
+  // is truncated (2.5 max_tokens) or dropped (a non-array tools) silently.
+  for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"max_tokens", -5}, {"max_tokens", 2.5}, {"max_tokens", "8"}, {"temperature", 2.5},
+           {"top_p", 1.5}, {"seed", 1.5}, {"n", 0}, {"stop", {1}}, {"tools", "x"},
+           {"tool_choice", 3}, {"response_format", "json"}, {"stream", 1}}) {
+    et::chat_request q;
+    std::string param;
+    nlohmann::json body = {{"messages", {{{"role", "user"}, {"content", "x"}}}}, {field, value}};
+    EXPECT_NE(et::request_from_json(body, q, &param), "") << body.dump();
+    EXPECT_EQ(param, field) << body.dump();
+  }
+  {  // valid values are read as given
+    et::chat_request q;
+    ASSERT_EQ(et::request_from_json(nlohmann::json::parse(
+                  R"({"messages":[{"role":"user","content":"x"}],"max_tokens":3.0,"n":2,
+                      "temperature":0.5,"response_format":{"type":"json_object"},"stop":"END"})"),
+                  q), "");
+    EXPECT_EQ(q.max_tokens, 3);
+    EXPECT_EQ(q.n, 2);
+    EXPECT_EQ(q.temperature, 0.5);
+    EXPECT_EQ(q.response_format, "json_object");
+    EXPECT_EQ(q.stop, std::vector<std::string>{"END"});
+    const auto back = et::request_to_json(q, "m", et::findings_placement::none, false);
+    EXPECT_EQ(back["n"], 2);
+    EXPECT_EQ(back["response_format"]["type"], "json_object");
+  }
   // Content given as an array of parts is joined.
   et::chat_request parts;
   ASSERT_EQ(et::request_from_json(nlohmann::json::parse(

@@ -9,9 +9,12 @@
 // unless the request's chat_template_kwargs.enable_thinking is true, as vLLM reads it), encoded
 // with control tokens only where the template wrote them, then decoded greedily until
 // <|im_end|> / <|endoftext|> or max_tokens; each token's text is streamed to the sink as soon as
-// it forms whole UTF-8 characters (text::stream_decoder). Temperature/top_p/seed are ignored
-// (greedy). Tools are rendered into the prompt (the template's <tools> block); tool calls are
-// not parsed out of the answer.
+// it forms whole UTF-8 characters (text::stream_decoder). Decoding is greedy: the
+// server in front (openai_server, `sampling` off) refuses temperature > 0 / top_p < 1; a seed is
+// accepted (the output is reproducible anyway). `stop` sequences end the answer before them.
+// Tools are rendered into the prompt (the template's <tools> block); the answer's <tool_call>
+// blocks become tool_calls (finish_reason "tool_calls", text::parse_tool_calls), captured rather
+// than streamed as text; malformed ones stay text.
 //
 // The KV cache keeps the last prompt, so a request sharing its beginning (the same system
 // prompt, an earlier turn of the same conversation) only computes the new tokens.
@@ -42,6 +45,7 @@
 #include <edgecloud/model/sha256.hpp>
 #include <edgecloud/model/qwen3.hpp>
 #include <edgecloud/model/session.hpp>
+#include <edgecloud/text/answer_filter.hpp>
 #include <edgecloud/text/chat_template.hpp>
 #include <edgecloud/text/stream_decoder.hpp>
 #include <edgecloud/text/tokenizer.hpp>
@@ -197,24 +201,45 @@ class engine_backend {
       transport::generation_result result;
       result.usage.prompt_tokens = static_cast<int64_t>(ids.size());
       text::stream_decoder decoder(tok, /*skip_control=*/true);
-      bool client_gone = false;
+      bool client_gone = false, stopped = false;
+      auto send = [&](std::string_view text) {
+        if (text.empty() || client_gone) return;
+        result.content.append(text);
+        if (on_delta && !on_delta(text)) client_gone = true;
+      };
+      // `stop` sequences and, with tools, the <tool_call> blocks: text::answer_filter decides
+      // what of the answer may be streamed (never text past a stop, never a call as text).
+      text::answer_filter filter(request.stop, !request.tools.empty() && request.tool_choice != "none");
       auto emit = [&](std::string_view piece) {
-        if (piece.empty() || client_gone) return;
-        result.content.append(piece);
-        if (on_delta && !on_delta(piece)) client_gone = true;
+        if (!piece.empty() && !client_gone) send(filter.push(piece));
+        stopped = filter.stopped();
       };
       std::vector<int32_t> out;
       if (max_tokens > 0) {
         out = session.generate(std::span<const int32_t>(ids).subspan(keep), max_tokens, stops, [&](int32_t t) {
           emit(decoder.push(t));
-          return !client_gone;
+          return !client_gone && !stopped;
         });
       }
       cached = ids;                 // the prompt is in the cache; forget the answer's positions
       session.truncate(ids.size());
       emit(decoder.flush());
+      send(filter.finish());
+      if (filter.capturing()) {
+        text::parsed_tool_calls calls = text::parse_tool_calls(filter.captured());
+        if (calls.calls.empty()) send(filter.captured());  // malformed calls: shown as text, not run
+        for (size_t i = 0; i < calls.calls.size(); ++i) {
+          const auto& c = calls.calls[i];
+          result.tool_calls.push_back({"call_" + std::to_string(i), c.name,
+                                       c.arguments.is_string() ? c.arguments.get<std::string>()
+                                                               : c.arguments.dump()});
+        }
+      }
       result.usage.completion_tokens = static_cast<int64_t>(out.size());
-      result.finish_reason = (max_tokens == 0 || (out.size() >= max_tokens && !client_gone)) ? "length" : "stop";
+      result.finish_reason =
+          !result.tool_calls.empty() ? "tool_calls"
+          : !stopped && (max_tokens == 0 || (out.size() >= max_tokens && !client_gone)) ? "length"
+                                                                                      : "stop";
       return result;
     }
 

@@ -327,4 +327,51 @@ inline std::vector<int32_t> encode_chat(const tokenizer& tok, const chat_prompt&
   return ids;
 }
 
+// The tool calls in a Qwen3 answer, the format the chat template asks for: blocks
+// "<tool_call>\n{\"name\": ..., \"arguments\": {...}}\n</tool_call>" after the text. Returns the
+// text before the first block (trailing whitespace dropped) and the calls, in order; when any
+// block is not that (unclosed, not JSON, no string "name", "arguments" neither object nor
+// string), no call is taken and `content` is the whole answer: a malformed call is shown, never
+// half-executed.
+struct parsed_tool_calls {
+  std::string content;
+  std::vector<chat_tool_call> calls;
+};
+
+inline parsed_tool_calls parse_tool_calls(std::string_view answer) {
+  static constexpr std::string_view open = "<tool_call>", close = "</tool_call>";
+  parsed_tool_calls out;
+  const size_t first = answer.find(open);
+  if (first == std::string_view::npos) {
+    out.content = std::string(answer);
+    return out;
+  }
+  size_t at = first;
+  while (at != std::string_view::npos) {
+    const size_t body = at + open.size();
+    const size_t end = answer.find(close, body);
+    if (end == std::string_view::npos) return {std::string(answer), {}};
+    const auto j = ordered_json::parse(answer.substr(body, end - body), nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("name") || !j["name"].is_string() ||
+        j["name"].get<std::string>().empty())
+      return {std::string(answer), {}};
+    chat_tool_call call;
+    call.name = j["name"].get<std::string>();
+    if (auto a = j.find("arguments"); a != j.end()) {
+      if (!a->is_object() && !a->is_string()) return {std::string(answer), {}};
+      call.arguments = *a;
+    }
+    out.calls.push_back(std::move(call));
+    at = answer.find_first_not_of(" \t\r\n", end + close.size());
+    if (at == std::string_view::npos) break;
+    if (answer.substr(at, open.size()) != open) return {std::string(answer), {}};  // text after
+  }
+  std::string_view before = answer.substr(0, first);
+  while (!before.empty() && (before.back() == ' ' || before.back() == '\n' || before.back() == '\t' ||
+                             before.back() == '\r'))
+    before.remove_suffix(1);
+  out.content = std::string(before);
+  return out;
+}
+
 }  // namespace edgecloud::text

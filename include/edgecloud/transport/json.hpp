@@ -155,6 +155,8 @@ inline nlohmann::json request_to_json(const chat_request& req, const std::string
   if (req.top_p) body["top_p"] = *req.top_p;
   if (!req.stop.empty()) body["stop"] = req.stop;
   if (req.seed) body["seed"] = *req.seed;
+  if (req.n != 1) body["n"] = req.n;
+  if (!req.response_format.empty()) body["response_format"] = {{"type", req.response_format}};
   if (req.lora) {
     body["lora"] = nlohmann::json::array();
     for (const auto& l : *req.lora) body["lora"].push_back({{"id", l.id}, {"scale", l.scale}});
@@ -187,54 +189,118 @@ inline std::string lora_list_from_json(const nlohmann::json& j, std::vector<lora
 
 // Reads a request body as a server; returns an error message (empty on success) instead of
 // throwing, so the server can answer 400 with it.
-inline std::string request_from_json(const nlohmann::json& body, chat_request& req) {
+// Reads a chat completion request the way the OpenAI API validates it: every field read is
+// checked (type and range) and a bad one is an error naming it, never silently dropped or
+// truncated. Returns "" or the problem; `param`, when given, receives the offending field
+// (OpenAI's error.param). Accepted but outside what a server may support (n > 1, sampling,
+// response_format) is for the server to refuse, not for this reader.
+inline std::string request_from_json(const nlohmann::json& body, chat_request& req,
+                                     std::string* param = nullptr) {
+  const auto bad = [&](const char* field, std::string message) {
+    if (param) *param = field;
+    return message;
+  };
   if (!body.is_object()) return "request body must be a JSON object";
   auto msgs = body.find("messages");
   if (msgs == body.end() || !msgs->is_array() || msgs->empty())
-    return "'messages' must be a non-empty array";
+    return bad("messages", "'messages' must be a non-empty array");
   for (const auto& m : *msgs) {
-    if (!m.is_object()) return "each message must be an object";
+    if (!m.is_object()) return bad("messages", "each message must be an object");
     req.messages.push_back(message_from_json(m));
-    if (req.messages.back().role.empty()) return "each message needs a 'role'";
+    if (req.messages.back().role.empty()) return bad("messages", "each message needs a 'role'");
   }
+  if (auto m = body.find("model"); m != body.end() && !m->is_null() && !m->is_string())
+    return bad("model", "'model' must be a string");
   req.model = detail::string_field(body, "model");
-  if (auto tools = body.find("tools"); tools != body.end() && tools->is_array()) {
+  if (auto tools = body.find("tools"); tools != body.end() && !tools->is_null()) {
+    if (!tools->is_array()) return bad("tools", "'tools' must be an array of tool definitions");
     for (const auto& t : *tools) {
       auto fn = t.is_object() ? t.find("function") : t.end();
-      if (!t.is_object() || fn == t.end() || !fn->is_object()) return "malformed tool definition";
+      if (!t.is_object() || fn == t.end() || !fn->is_object()) return bad("tools", "malformed tool definition");
+      if (auto ty = t.find("type"); ty != t.end() && *ty != "function")
+        return bad("tools", "tool type must be \"function\"");
       tool_definition def;
       def.name = detail::string_field(*fn, "name");
+      if (def.name.empty()) return bad("tools", "each tool function needs a non-empty 'name'");
       def.description = detail::string_field(*fn, "description");
-      if (auto p = fn->find("parameters"); p != fn->end()) def.parameters = *p;
+      if (auto p = fn->find("parameters"); p != fn->end()) {
+        if (!p->is_object()) return bad("tools", "tool 'parameters' must be a JSON Schema object");
+        def.parameters = *p;
+      }
       req.tools.push_back(std::move(def));
     }
   }
-  if (auto tc = body.find("tool_choice"); tc != body.end()) {
-    if (tc->is_string()) req.tool_choice = tc->get<std::string>();
-    else if (tc->is_object() && tc->contains("function"))
+  if (auto tc = body.find("tool_choice"); tc != body.end() && !tc->is_null()) {
+    if (tc->is_string()) {
+      req.tool_choice = tc->get<std::string>();
+      if (req.tool_choice != "none" && req.tool_choice != "auto" && req.tool_choice != "required")
+        return bad("tool_choice", "'tool_choice' must be \"none\", \"auto\", \"required\" or a function");
+    } else if (tc->is_object() && tc->contains("function") && (*tc)["function"].is_object()) {
       req.tool_choice = detail::string_field((*tc)["function"], "name");
+      if (req.tool_choice.empty()) return bad("tool_choice", "'tool_choice' names no function");
+    } else {
+      return bad("tool_choice", "'tool_choice' must be a string or {\"type\": \"function\", ...}");
+    }
   }
-  auto number = [&](const char* key) -> std::optional<double> {
+  // A number field: absent/null → nothing; otherwise a number in [lo, hi] (integral if asked).
+  std::string problem;
+  const auto number = [&](const char* key, double lo, double hi,
+                          bool integral) -> std::optional<double> {
     auto it = body.find(key);
-    if (it == body.end() || !it->is_number()) return std::nullopt;
-    return it->get<double>();
+    if (it == body.end() || it->is_null() || !problem.empty()) return std::nullopt;
+    if (!it->is_number() || (integral && !it->is_number_integer() &&
+                             it->get<double>() != std::floor(it->get<double>()))) {
+      problem = bad(key, std::string("'") + key + "' must be " + (integral ? "an integer" : "a number"));
+      return std::nullopt;
+    }
+    const double v = it->get<double>();
+    if (!(v >= lo && v <= hi)) {
+      const auto bound = [&](double b) {
+        return integral ? std::to_string(static_cast<long long>(b)) : nlohmann::json(b).dump();
+      };
+      problem = bad(key, std::string("'") + key + "' must be in [" + bound(lo) + ", " + bound(hi) +
+                             "], got " + it->dump());
+      return std::nullopt;
+    }
+    return v;
   };
-  if (auto v = number("max_tokens")) req.max_tokens = static_cast<int>(*v);
-  if (auto v = number("max_completion_tokens")) req.max_tokens = static_cast<int>(*v);
-  req.temperature = number("temperature");
-  req.top_p = number("top_p");
-  if (auto v = number("seed")) req.seed = static_cast<std::int64_t>(*v);
-  if (auto s = body.find("stop"); s != body.end()) {
-    if (s->is_string()) req.stop.push_back(s->get<std::string>());
-    else if (s->is_array())
-      for (const auto& x : *s)
-        if (x.is_string()) req.stop.push_back(x.get<std::string>());
+  if (auto v = number("max_tokens", 1, 1 << 30, true)) req.max_tokens = static_cast<int>(*v);
+  if (auto v = number("max_completion_tokens", 1, 1 << 30, true)) req.max_tokens = static_cast<int>(*v);
+  req.temperature = number("temperature", 0, 2, false);
+  req.top_p = number("top_p", 0, 1, false);
+  if (auto v = number("seed", -9.2e18, 9.2e18, true)) req.seed = static_cast<std::int64_t>(*v);
+  if (auto v = number("n", 1, 128, true)) req.n = static_cast<int>(*v);
+  if (!problem.empty()) return problem;
+  if (req.top_p && *req.top_p == 0) return bad("top_p", "'top_p' must be in (0, 1], got 0");
+  if (auto s = body.find("stop"); s != body.end() && !s->is_null()) {
+    if (s->is_string()) {
+      req.stop.push_back(s->get<std::string>());
+    } else if (s->is_array()) {
+      if (s->size() > 4) return bad("stop", "'stop' holds at most 4 sequences");
+      for (const auto& x : *s) {
+        if (!x.is_string()) return bad("stop", "'stop' must be a string or an array of strings");
+        req.stop.push_back(x.get<std::string>());
+      }
+    } else {
+      return bad("stop", "'stop' must be a string or an array of strings");
+    }
+    for (const auto& x : req.stop)
+      if (x.empty()) return bad("stop", "'stop' sequences must not be empty");
   }
-  if (auto s = body.find("stream"); s != body.end() && s->is_boolean()) req.stream = s->get<bool>();
+  if (auto f = body.find("response_format"); f != body.end() && !f->is_null()) {
+    const std::string type = f->is_object() ? detail::string_field(*f, "type") : "";
+    if (type != "text" && type != "json_object" && type != "json_schema")
+      return bad("response_format", "'response_format' must be {\"type\": \"text\" | \"json_object\" | \"json_schema\"}");
+    req.response_format = type;
+  }
+  if (auto s = body.find("stream"); s != body.end() && !s->is_null()) {
+    if (!s->is_boolean()) return bad("stream", "'stream' must be true or false");
+    req.stream = s->get<bool>();
+  }
   if (auto f = body.find(findings_field); f != body.end()) req.findings = findings_from_json(*f);
   if (auto l = body.find("lora"); l != body.end()) {
-    auto problem = lora_list_from_json(*l, req.lora.emplace());
-    if (!problem.empty()) return problem;
+    auto lp = lora_list_from_json(*l, req.lora.emplace());
+    if (!lp.empty()) return bad("lora", lp);
   }
   return {};
 }
@@ -395,8 +461,13 @@ inline nlohmann::json chunk_to_json(const std::string& id, const std::string& mo
           {"choices", nlohmann::json::array({std::move(choice)})}};
 }
 
-inline nlohmann::json error_to_json(const std::string& message, const std::string& type) {
-  return {{"error", {{"message", message}, {"type", type}, {"code", nullptr}}}};
+inline nlohmann::json error_to_json(const std::string& message, const std::string& type,
+                                    const std::string& param = {}) {
+  return {{"error",
+           {{"message", message},
+            {"type", type},
+            {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)},
+            {"code", nullptr}}}};
 }
 
 }  // namespace edgecloud::transport

@@ -62,6 +62,10 @@ struct openai_server_config {
   std::string tls_cert_file, tls_key_file;  // both set = HTTPS
   std::uint64_t fault_seed = 42;            // makes rate-based faults reproducible
   std::vector<lora_adapter_info> lora_adapters;  // ids 0..n-1, in order (the backend's)
+  // What the backend can honour. Requests asking for more are refused with a 400 naming the
+  // field (never silently served otherwise): temperature > 0 or top_p < 1 without `sampling`
+  // (the SDK's engine and the echo backend decode greedily), n > 1, a JSON response_format.
+  bool sampling = false;
 };
 
 // Everything counts once per POST /v1/chat/completions that reached a handler:
@@ -170,9 +174,9 @@ class openai_server {
     return std::uniform_real_distribution<double>(0, 1)(rng_) < rate;
   }
   static void send_error(httplib::Response& res, int status, const std::string& message,
-                         const std::string& type) {
+                         const std::string& type, const std::string& param = {}) {
     res.status = status;
-    res.set_content(error_to_json(message, type).dump(), "application/json");
+    res.set_content(error_to_json(message, type, param).dump(), "application/json");
   }
 
   openai_server_config config_;

@@ -93,6 +93,8 @@ struct chat_request {
   std::optional<double> top_p;
   std::vector<std::string> stop;
   std::optional<std::int64_t> seed;
+  int n = 1;                           // choices asked for (servers here answer 1 and refuse more)
+  std::string response_format;         // "", "text", "json_object" or "json_schema" (its type)
   bool stream = false;                 // SSE streaming when true
   edge_findings findings;              // sent in the "edgecloud" extension field
   // llama.cpp's per-request "lora": [{"id": 0, "scale": 1.0}]. Unset: the server's own scales.

@@ -147,9 +147,26 @@ inline void openai_server::handle_chat(const httplib::Request& req, httplib::Res
     rejected_.fetch_add(1);
     return send_error(res, 400, "request body is not valid JSON", "invalid_request_error");
   }
-  if (auto problem = request_from_json(body, job->request); !problem.empty()) {
+  std::string param;
+  std::string problem = request_from_json(body, job->request, &param);
+  if (problem.empty()) {  // valid, but can this server honour it?
+    const chat_request& r = job->request;
+    const auto refuse = [&](const char* field, std::string why) {
+      param = field;
+      problem = std::move(why);
+    };
+    if (!config_.sampling && r.temperature && *r.temperature > 0)
+      refuse("temperature", "this server decodes greedily: 'temperature' must be 0 or absent");
+    else if (!config_.sampling && r.top_p && *r.top_p < 1)
+      refuse("top_p", "this server decodes greedily: 'top_p' must be 1 or absent");
+    else if (r.n != 1)
+      refuse("n", "this server returns one choice: 'n' must be 1");
+    else if (r.response_format == "json_object" || r.response_format == "json_schema")
+      refuse("response_format", "'response_format' " + r.response_format + " is not supported by this server");
+  }
+  if (!problem.empty()) {
     rejected_.fetch_add(1);
-    return send_error(res, 400, problem, "invalid_request_error");
+    return send_error(res, 400, problem, "invalid_request_error", param);
   }
   if (job->request.lora) {  // the request's own scales; the others at 0
     std::vector<lora_choice> resolved;
