@@ -171,3 +171,25 @@ TEST(ServeStop, StopSequencesEndTheAnswerBeforeThem) {
   EXPECT_EQ(same.content, full.content);
   EXPECT_EQ(same.finish_reason, full.finish_reason);
 }
+
+// A conversation that went through a tool: the assistant's earlier tool_calls and the tool's
+// answer are rendered back into the prompt as the Qwen3 template does (not dropped). The
+// reference is the template fed the OpenAI-form messages written out by hand.
+TEST(ServeTools, EarlierToolCallsAreRenderedBackIntoThePrompt) {
+  EDGECLOUD_FIXTURE(model, "models/tiny-qwen3-fullvocab-q8_0.gguf");
+  auto b = backend_with(model, {});
+  transport::chat_request q;
+  q.max_tokens = 1;
+  q.messages = {{.role = "user", .content = "weather in Paris?"},
+                {.role = "assistant", .content = "", .tool_calls = {{"call_0", "get_weather", R"({"city":"Paris"})"}}},
+                {.role = "tool", .content = "sunny, 21 C", .tool_call_id = "call_0"}};
+  const auto r = b(q, {});
+  const auto expected_prompt = text::render_qwen3(
+      text::ordered_json::parse(R"([{"role":"user","content":"weather in Paris?"},
+        {"role":"assistant","content":"","tool_calls":[{"type":"function","function":{"name":"get_weather","arguments":{"city":"Paris"}}}]},
+        {"role":"tool","content":"sunny, 21 C"}])"),
+      nullptr, {.add_generation_prompt = true, .enable_thinking = false});
+  ASSERT_NE(expected_prompt.text.find("<tool_call>\n{\"name\": \"get_weather\""), std::string::npos);
+  EXPECT_EQ(r.usage.prompt_tokens,
+            static_cast<int64_t>(text::encode_chat(b.tokenizer(), expected_prompt).size()));
+}

@@ -147,7 +147,18 @@ class engine_backend {
       for (const auto& m : request.messages) {
         if (m.role != "system" && m.role != "user" && m.role != "assistant" && m.role != "tool")
           throw config_error("message role '" + m.role + "' is not one of system, user, assistant, tool");
-        messages.push_back({{"role", m.role}, {"content", m.content}});
+        text::ordered_json msg = {{"role", m.role}, {"content", m.content}};
+        if (!m.tool_calls.empty()) {  // an earlier turn's calls: the template renders them back
+          text::ordered_json calls = text::ordered_json::array();
+          for (const auto& c : m.tool_calls) {
+            auto args = text::ordered_json::parse(c.arguments, nullptr, false);
+            calls.push_back({{"type", "function"},
+                             {"function", {{"name", c.name},
+                                           {"arguments", args.is_object() ? args : text::ordered_json(c.arguments)}}}});
+          }
+          msg["tool_calls"] = std::move(calls);
+        }
+        messages.push_back(std::move(msg));
       }
       if (messages.empty()) throw config_error("the request has no messages");
       text::ordered_json tools = nullptr;
