@@ -294,6 +294,17 @@ TEST(JsonMapping, ServerReaderRejectsBadRequests) {
     EXPECT_EQ(back["n"], 2);
     EXPECT_EQ(back["response_format"]["type"], "json_object");
   }
+  {  // chat_template_kwargs reach the backend (the engine reads enable_thinking there)
+    et::chat_request q;
+    ASSERT_EQ(et::request_from_json(nlohmann::json::parse(
+                  R"({"messages":[{"role":"user","content":"x"}],"chat_template_kwargs":{"enable_thinking":true}})"),
+                  q), "");
+    EXPECT_EQ(q.extra["chat_template_kwargs"]["enable_thinking"], true);
+    std::string param;
+    EXPECT_NE(et::request_from_json(nlohmann::json::parse(
+                  R"({"messages":[{"role":"user","content":"x"}],"chat_template_kwargs":true})"), q, &param), "");
+    EXPECT_EQ(param, "chat_template_kwargs");
+  }
   // Content given as an array of parts is joined.
   et::chat_request parts;
   ASSERT_EQ(et::request_from_json(nlohmann::json::parse(

@@ -297,6 +297,12 @@ inline std::string request_from_json(const nlohmann::json& body, chat_request& r
     if (!s->is_boolean()) return bad("stream", "'stream' must be true or false");
     req.stream = s->get<bool>();
   }
+  // vLLM's and SGLang's chat_template_kwargs (e.g. {"enable_thinking": true} for Qwen3), kept
+  // for the backend in `extra`.
+  if (auto k = body.find("chat_template_kwargs"); k != body.end() && !k->is_null()) {
+    if (!k->is_object()) return bad("chat_template_kwargs", "'chat_template_kwargs' must be an object");
+    req.extra["chat_template_kwargs"] = *k;
+  }
   if (auto f = body.find(findings_field); f != body.end()) req.findings = findings_from_json(*f);
   if (auto l = body.find("lora"); l != body.end()) {
     auto lp = lora_list_from_json(*l, req.lora.emplace());
