@@ -199,13 +199,15 @@ TEST(AnswerFilter, StreamedTextIsThePrefixBeforeTheFirstMarkerHoweverItIsCut) {
       size_t from = 0;
       for (size_t i = 0; i <= at.size(); ++i) {
         const size_t to = i < at.size() ? at[i] : c.answer.size();
-        const std::string out = f.push(std::string_view(c.answer).substr(from, to - from));
-        shown += out;
+        f.push(std::string_view(c.answer).substr(from, to - from), [&](std::string_view out) {
+          EXPECT_FALSE(out.empty()) << "nothing empty is shown";
+          shown += out;
+        });
         EXPECT_EQ(c.shown.compare(0, shown.size(), shown), 0)
             << "shown text must stay a prefix of the answer: " << shown;
         from = to;
       }
-      shown += f.finish();
+      f.finish([&](std::string_view out) { shown += out; });
       EXPECT_EQ(shown, c.shown) << c.answer;
       EXPECT_EQ(f.stopped(), c.stopped) << c.answer;
       EXPECT_EQ(f.capturing(), !c.captured.empty()) << c.answer;

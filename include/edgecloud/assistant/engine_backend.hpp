@@ -143,23 +143,17 @@ class engine_backend {
 
     transport::generation_result generate(const transport::chat_request& request,
                                           const transport::delta_sink& on_delta) {
-      text::ordered_json messages = text::ordered_json::array();
+      std::vector<text::chat_message> turns;
       for (const auto& m : request.messages) {
         if (m.role != "system" && m.role != "user" && m.role != "assistant" && m.role != "tool")
           throw config_error("message role '" + m.role + "' is not one of system, user, assistant, tool");
-        text::ordered_json msg = {{"role", m.role}, {"content", m.content}};
-        if (!m.tool_calls.empty()) {  // an earlier turn's calls: the template renders them back
-          text::ordered_json calls = text::ordered_json::array();
-          for (const auto& c : m.tool_calls) {
-            auto args = text::ordered_json::parse(c.arguments, nullptr, false);
-            calls.push_back({{"type", "function"},
-                             {"function", {{"name", c.name},
-                                           {"arguments", args.is_object() ? args : text::ordered_json(c.arguments)}}}});
-          }
-          msg["tool_calls"] = std::move(calls);
+        text::chat_message& t = turns.emplace_back(text::chat_message{.role = m.role, .content = m.content});
+        for (const auto& c : m.tool_calls) {  // an earlier turn's calls: the template renders them back
+          auto args = text::ordered_json::parse(c.arguments, nullptr, false);
+          t.tool_calls.push_back({c.name, args.is_object() ? args : text::ordered_json(c.arguments)});
         }
-        messages.push_back(std::move(msg));
       }
+      const text::ordered_json messages = text::to_json(turns);
       if (messages.empty()) throw config_error("the request has no messages");
       text::ordered_json tools = nullptr;
       if (!request.tools.empty()) {
@@ -222,7 +216,7 @@ class engine_backend {
       // what of the answer may be streamed (never text past a stop, never a call as text).
       text::answer_filter filter(request.stop, !request.tools.empty() && request.tool_choice != "none");
       auto emit = [&](std::string_view piece) {
-        if (!piece.empty() && !client_gone) send(filter.push(piece));
+        if (!piece.empty() && !client_gone) filter.push(piece, send);
         stopped = filter.stopped();
       };
       std::vector<int32_t> out;
@@ -235,7 +229,7 @@ class engine_backend {
       cached = ids;                 // the prompt is in the cache; forget the answer's positions
       session.truncate(ids.size());
       emit(decoder.flush());
-      send(filter.finish());
+      filter.finish(send);
       if (filter.capturing()) {
         text::parsed_tool_calls calls = text::parse_tool_calls(filter.captured());
         if (calls.calls.empty()) send(filter.captured());  // malformed calls: shown as text, not run

@@ -26,14 +26,20 @@ class answer_filter {
     std::erase_if(stops_, [](const std::string& s) { return s.empty(); });
   }
 
-  // The text of `piece` (with what was held before) that may be shown now.
-  std::string push(std::string_view piece) {
-    if (stopped_) return {};
+  // Gives `show` the text of `piece` (with what was held before) that may be shown now, if
+  // any. Without stops and tool capture `piece` itself goes through (nothing copied); otherwise
+  // only the held-back tail is kept between calls.
+  template <class Show>
+  void push(std::string_view piece, Show&& show) {
+    if (stopped_) return;
     if (capturing_) {
       captured_.append(piece);
-      return {};
+      return;
     }
-    if (stops_.empty() && !tools_) return std::string(piece);
+    if (stops_.empty() && !tools_) {
+      show(piece);
+      return;
+    }
     held_.append(piece);
     size_t cut = std::string::npos;
     bool at_tool = false;
@@ -45,15 +51,15 @@ class answer_filter {
       }
     }
     if (cut != std::string::npos) {
-      std::string out = held_.substr(0, cut);
+      if (cut) show(std::string_view(held_).substr(0, cut));
       if (at_tool) {
         capturing_ = true;
-        captured_ = held_.substr(cut);
+        captured_.assign(held_, cut);
       } else {
         stopped_ = true;
       }
       held_.clear();
-      return out;
+      return;
     }
     size_t hold = 0;
     const auto hold_for = [&](std::string_view marker) {
@@ -65,17 +71,16 @@ class answer_filter {
     };
     for (const std::string& st : stops_) hold_for(st);
     if (tools_) hold_for(tool_open);
-    std::string out = held_.substr(0, held_.size() - hold);
+    if (held_.size() > hold) show(std::string_view(held_).substr(0, held_.size() - hold));
     held_.erase(0, held_.size() - hold);
-    return out;
   }
 
-  // The end of the answer: what is still to show (held text that turned out not to be a marker).
-  // The captured tool-call text is not included: see captured().
-  std::string finish() {
-    std::string out;
-    if (!stopped_) out.swap(held_);
-    return out;
+  // The end of the answer: gives `show` what is still held (text that turned out not to be a
+  // marker). The captured tool-call text is not included: see captured().
+  template <class Show>
+  void finish(Show&& show) {
+    if (!stopped_ && !held_.empty()) show(std::string_view(held_));
+    held_.clear();
   }
 
   bool stopped() const noexcept { return stopped_; }      // a stop sequence came: end generation
