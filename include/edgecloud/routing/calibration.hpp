@@ -81,6 +81,12 @@ inline quality_threshold threshold_for_quality(std::span<const labeled_record> r
 
 // Records whose prediction is one of `cloud_labels`, or whose out-of-set mass exceeds
 // `max_out_of_set_mass`, go to the cloud whatever the threshold.
+// A record's weight in the traffic mix: `cloud_gold_weight` when its gold label is a cloud label.
+inline double mix_weight(const labeled_record& r, const std::vector<std::string>& cloud_labels,
+                         double cloud_gold_weight) {
+  return is_cloud_label(cloud_labels, r.gold) ? cloud_gold_weight : 1.0;
+}
+
 // `cloud_gold_weight` weighs the records whose gold label is a cloud label (see the traffic mix
 // above; 1: as the data has them).
 inline quality_threshold threshold_for_edge_accuracy(std::span<const labeled_record> records,
@@ -91,9 +97,7 @@ inline quality_threshold threshold_for_edge_accuracy(std::span<const labeled_rec
   if (records.empty()) throw config_error("calibration: no records to calibrate on");
   if (!(cloud_gold_weight > 0.0) || !std::isfinite(cloud_gold_weight))
     throw config_error("calibration: the out-of-scope weight must be a positive number");
-  const auto weight = [&](const labeled_record& r) {
-    return is_cloud_label(cloud_labels, r.gold) ? cloud_gold_weight : 1.0;
-  };
+  const auto weight = [&](const labeled_record& r) { return mix_weight(r, cloud_labels, cloud_gold_weight); };
   double total = 0.0;
   for (const labeled_record& r : records) total += weight(r);
   std::vector<const labeled_record*> edge;
@@ -202,8 +206,7 @@ inline std::map<task_type, task_calibration> calibrate_thresholds(
     for (const labeled_record& r : rs) {
       bool to_cloud = r.edge_confidence < c.threshold || r.out_of_set_mass > max_out_of_set_mass ||
                       (task == task_type::intent && is_cloud_label(cloud_labels, r.edge_prediction));
-      const double w =
-          task == task_type::intent && is_cloud_label(cloud_labels, r.gold) ? gold_weight : 1.0;
+      const double w = task == task_type::intent ? mix_weight(r, cloud_labels, gold_weight) : 1.0;
       total += w;
       cloud += to_cloud ? w : 0.0;
       quality += w * (to_cloud ? r.cloud_quality : r.edge_score());

@@ -366,11 +366,8 @@ inline parsed_tool_calls parse_tool_calls(std::string_view answer) {
     if (at == std::string_view::npos) break;
     if (answer.substr(at, open.size()) != open) return {std::string(answer), {}};  // text after
   }
-  std::string_view before = answer.substr(0, first);
-  while (!before.empty() && (before.back() == ' ' || before.back() == '\n' || before.back() == '\t' ||
-                             before.back() == '\r'))
-    before.remove_suffix(1);
-  out.content = std::string(before);
+  const std::string_view before = answer.substr(0, first);
+  out.content = std::string(before.substr(0, before.find_last_not_of(" \t\r\n") + 1));  // npos + 1 = 0
   return out;
 }
 

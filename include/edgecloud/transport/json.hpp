@@ -242,10 +242,11 @@ inline std::string request_from_json(const nlohmann::json& body, chat_request& r
       return bad("tool_choice", "'tool_choice' must be a string or {\"type\": \"function\", ...}");
     }
   }
-  // A number field: absent/null → nothing; otherwise a number in [lo, hi] (integral if asked).
+  // A number field: absent/null → nothing; otherwise a number in [lo, hi] ((lo, hi] when
+  // open_low; integral if asked).
   std::string problem;
-  const auto number = [&](const char* key, double lo, double hi,
-                          bool integral) -> std::optional<double> {
+  const auto number = [&](const char* key, double lo, double hi, bool integral,
+                          bool open_low = false) -> std::optional<double> {
     auto it = body.find(key);
     if (it == body.end() || it->is_null() || !problem.empty()) return std::nullopt;
     if (!it->is_number() || (integral && !it->is_number_integer() &&
@@ -254,11 +255,12 @@ inline std::string request_from_json(const nlohmann::json& body, chat_request& r
       return std::nullopt;
     }
     const double v = it->get<double>();
-    if (!(v >= lo && v <= hi)) {
+    if (!(v >= lo && v <= hi) || (open_low && v == lo)) {
       const auto bound = [&](double b) {
         return integral ? std::to_string(static_cast<long long>(b)) : nlohmann::json(b).dump();
       };
-      problem = bad(key, std::string("'") + key + "' must be in [" + bound(lo) + ", " + bound(hi) +
+      problem = bad(key, std::string("'") + key + "' must be in " + (open_low ? "(" : "[") + bound(lo) +
+                             ", " + bound(hi) +
                              "], got " + it->dump());
       return std::nullopt;
     }
@@ -267,11 +269,10 @@ inline std::string request_from_json(const nlohmann::json& body, chat_request& r
   if (auto v = number("max_tokens", 1, 1 << 30, true)) req.max_tokens = static_cast<int>(*v);
   if (auto v = number("max_completion_tokens", 1, 1 << 30, true)) req.max_tokens = static_cast<int>(*v);
   req.temperature = number("temperature", 0, 2, false);
-  req.top_p = number("top_p", 0, 1, false);
+  req.top_p = number("top_p", 0, 1, false, /*open_low=*/true);
   if (auto v = number("seed", -9.2e18, 9.2e18, true)) req.seed = static_cast<std::int64_t>(*v);
   if (auto v = number("n", 1, 128, true)) req.n = static_cast<int>(*v);
   if (!problem.empty()) return problem;
-  if (req.top_p && *req.top_p == 0) return bad("top_p", "'top_p' must be in (0, 1], got 0");
   if (auto s = body.find("stop"); s != body.end() && !s->is_null()) {
     if (s->is_string()) {
       req.stop.push_back(s->get<std::string>());
