@@ -9,6 +9,7 @@
 #include <edgecloud/generate/json_schema.hpp>
 #include <edgecloud/generate/label_scoring.hpp>
 #include <edgecloud/generate/restricted_head.hpp>
+#include <edgecloud/generate/sampler.hpp>
 #include <edgecloud/generate/session_source.hpp>
 #include <edgecloud/generate/token_constraint.hpp>
 #include <edgecloud/generate/token_mask.hpp>

@@ -2,10 +2,14 @@
 // Token masks against brute force, and constrained generation under thousands of seeded and
 // adversarial logit streams: every output parses, satisfies its schema (independent validator)
 // and ends within the token budget. Synthetic vocabularies here; the real Qwen3 vocabulary when
-// the tokenizer fixture is present.
+// the tokenizer fixture is present. The sampler's draws against the exact softmax and nucleus,
+// computed independently in double precision.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <edgecloud/generate/sampler.hpp>
 #include <edgecloud/generate/vocab_bytes.hpp>
+#include <limits>
 #include <memory>
 #include <random>
 
@@ -350,6 +354,195 @@ TEST(ConstrainedGenerateQwen3, MasksAndStreamsOnTheFullVocabulary) {
   size_t forced = 0;
   run_streams(vocab, im_end, bytes, 108, 2048, forced);
   EXPECT_GT(forced, 0u);
+}
+
+// ---- sampling (generate/sampler.hpp) --------------------------------------------------------
+
+// Exact softmax of `l` at temperature t over the ids `allowed` (double precision).
+std::vector<double> softmax_over(const std::vector<float>& l, double t, const std::vector<int32_t>& allowed) {
+  std::vector<double> p(l.size(), 0.0);
+  double top = -1e300, z = 0;
+  for (int32_t id : allowed) top = std::max(top, static_cast<double>(l[static_cast<size_t>(id)]));
+  for (int32_t id : allowed) z += p[static_cast<size_t>(id)] = std::exp((l[static_cast<size_t>(id)] - top) / t);
+  for (double& x : p) x /= z;
+  return p;
+}
+
+// The nucleus by its definition: ids by probability (ties: lower id), the fewest reaching q.
+std::vector<int32_t> nucleus(const std::vector<double>& p, double q) {
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < p.size(); ++i)
+    if (p[i] > 0) ids.push_back(static_cast<int32_t>(i));
+  std::stable_sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) { return p[a] > p[b]; });
+  double mass = 0;
+  size_t k = 0;
+  while (k < ids.size() && mass < q - 1e-12) mass += p[ids[k++]];
+  ids.resize(k);
+  return ids;
+}
+
+// Every draw's frequency within 5 standard deviations of its probability (restricted to
+// `keep`, renormalised), and nothing drawn outside `keep`.
+void expect_frequencies(eg::sampler& pick, const std::vector<float>& l, const eg::token_mask* mask,
+                        std::vector<double> p, const std::vector<int32_t>& keep, int draws) {
+  std::vector<double> q(p.size(), 0.0);
+  double z = 0;
+  for (int32_t id : keep) z += p[static_cast<size_t>(id)];
+  for (int32_t id : keep) q[static_cast<size_t>(id)] = p[static_cast<size_t>(id)] / z;
+  std::vector<int> seen(p.size(), 0);
+  for (int i = 0; i < draws; ++i) {
+    const int32_t t = mask ? pick(l, *mask) : pick(l);
+    ASSERT_GE(t, 0);
+    ASSERT_LT(static_cast<size_t>(t), p.size());
+    ASSERT_GT(q[static_cast<size_t>(t)], 0.0) << "drew id " << t << " outside the allowed nucleus";
+    ++seen[static_cast<size_t>(t)];
+  }
+  for (size_t i = 0; i < p.size(); ++i) {
+    const double f = static_cast<double>(seen[i]) / draws;
+    const double sd = std::sqrt(q[i] * (1 - q[i]) / draws);
+    EXPECT_NEAR(f, q[i], 5 * sd + 1e-9) << "id " << i;
+  }
+}
+
+TEST(Sampler, TemperatureZeroIsTheGreedyArgmax) {
+  std::mt19937_64 rng(3);
+  eg::sampler pick;  // default options: greedy
+  EXPECT_TRUE(pick.greedy());
+  for (int trial = 0; trial < 200; ++trial) {
+    const size_t n = 1 + rng() % 300;
+    std::vector<float> l(n);
+    for (float& x : l) x = static_cast<float>(static_cast<int>(rng() % 21) - 10);  // ties
+    size_t best = 0;
+    for (size_t i = 1; i < n; ++i)
+      if (l[i] > l[best]) best = i;
+    EXPECT_EQ(pick(l), static_cast<int32_t>(best));
+    eg::token_mask m(n);
+    for (size_t i = 0; i < n; ++i)
+      if (rng() % 3 == 0) m.set(static_cast<int32_t>(i));
+    m.set(static_cast<int32_t>(rng() % n));
+    m.finish();
+    int32_t mbest = -1;
+    for (size_t i = 0; i < n; ++i)
+      if (m.test(static_cast<int32_t>(i)) && (mbest < 0 || l[i] > l[static_cast<size_t>(mbest)]))
+        mbest = static_cast<int32_t>(i);
+    EXPECT_EQ(pick(l, m), mbest);
+  }
+}
+
+TEST(Sampler, TheSameSeedGivesTheSameTokensAndOthersDiffer) {
+  std::mt19937_64 rng(5);
+  std::vector<float> l(500);
+  for (float& x : l) x = static_cast<float>(rng() % 1000) / 250.0f;
+  const eg::sampling_options o{.temperature = 1.0, .top_p = 0.95, .seed = 42};
+  eg::sampler a(o), b(o), c({.temperature = 1.0, .top_p = 0.95, .seed = 43});
+  EXPECT_EQ(a.seed(), 42u);
+  EXPECT_FALSE(a.greedy());
+  std::vector<int32_t> ta, tb, tc;
+  for (int i = 0; i < 300; ++i) {
+    ta.push_back(a(l));
+    tb.push_back(b(l));
+    tc.push_back(c(l));
+  }
+  EXPECT_EQ(ta, tb);
+  EXPECT_NE(ta, tc);
+  // The generator's sequence is the standard's: the 10000th mt19937_64 output is fixed by
+  // [rand.predef]; uniform() is its top 53 bits.
+  std::mt19937_64 ref(42);
+  ref.discard(9999);
+  eg::sampler d({.temperature = 1.0, .seed = 42});
+  for (int i = 0; i < 9999; ++i) (void)d.uniform();
+  EXPECT_EQ(d.uniform(), static_cast<double>(ref() >> 11) * 0x1.0p-53);
+  std::mt19937_64 std10000;
+  std10000.discard(9999);
+  EXPECT_EQ(std10000(), 9981545732273789042ull);
+  // Without a seed, each sampler draws its own and says which.
+  eg::sampler e({.temperature = 1.0}), f({.temperature = 1.0});
+  EXPECT_NE(e.seed(), f.seed());
+  eg::sampler g({.temperature = 1.0, .seed = e.seed()});
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(e(l), g(l));
+}
+
+TEST(Sampler, FrequenciesFollowTheSoftmaxAtTheTemperature) {
+  const std::vector<float> l = {1.0f, 2.5f, -0.5f, 2.5f, 0.0f, 3.0f, -2.0f, 1.7f};
+  std::vector<int32_t> all(l.size());
+  for (size_t i = 0; i < l.size(); ++i) all[i] = static_cast<int32_t>(i);
+  for (double t : {0.5, 1.0, 1.8}) {
+    eg::sampler pick({.temperature = t, .seed = 11});
+    expect_frequencies(pick, l, nullptr, softmax_over(l, t, all), all, 100000);
+  }
+  // Under a mask the distribution is the softmax over the allowed ids only.
+  eg::token_mask m(l.size());
+  const std::vector<int32_t> allowed = {0, 2, 4, 7};
+  for (int32_t id : allowed) m.set(id);
+  m.finish();
+  eg::sampler pick({.temperature = 0.9, .seed = 12});
+  expect_frequencies(pick, l, &m, softmax_over(l, 0.9, allowed), allowed, 100000);
+}
+
+TEST(Sampler, TopPKeepsExactlyTheNucleus) {
+  std::mt19937_64 rng(9);
+  std::vector<float> l(300);
+  for (float& x : l) x = static_cast<float>(rng() % 100000) / 12000.0f;  // distinct, spread
+  std::vector<int32_t> all(l.size());
+  for (size_t i = 0; i < l.size(); ++i) all[i] = static_cast<int32_t>(i);
+  for (double q : {0.3, 0.75}) {
+    const auto p = softmax_over(l, 0.8, all);
+    const auto keep = nucleus(p, q);
+    ASSERT_GT(keep.size(), 1u);
+    eg::sampler pick({.temperature = 0.8, .top_p = q, .seed = 21});
+    expect_frequencies(pick, l, nullptr, p, keep, 60000);
+  }
+  // With a mask, the nucleus is taken over the allowed ids.
+  eg::token_mask m(l.size());
+  std::vector<int32_t> allowed;
+  for (int32_t i = 0; i < 300; i += 3) {
+    m.set(i);
+    allowed.push_back(i);
+  }
+  m.finish();
+  const auto p = softmax_over(l, 0.8, allowed);
+  eg::sampler pick({.temperature = 0.8, .top_p = 0.6, .seed = 22});
+  expect_frequencies(pick, l, &m, p, nucleus(p, 0.6), 60000);
+  // A flat distribution over 2,000 ids: the nucleus of 0.9 is the first 1,800 (ties go to the
+  // lower id), past the first partial sort of 64.
+  const std::vector<float> flat(2000, 0.25f);
+  eg::sampler wide({.temperature = 1.3, .top_p = 0.9, .seed = 23});
+  int32_t hi = 0;
+  for (int i = 0; i < 8000; ++i) hi = std::max(hi, wide(flat));
+  EXPECT_LE(hi, 1799);
+  EXPECT_GE(hi, 1790);  // missing all of the last ten: p = (1 - 10/1800)^8000 < 1e-19
+}
+
+TEST(Sampler, NonFiniteLogitsAndBadOptions) {
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  eg::sampler pick({.temperature = 1.0, .top_p = 0.5, .seed = 1});
+  const std::vector<float> dead = {-inf, nan, -inf, -inf};
+  EXPECT_EQ(pick(dead), 0);  // nothing has weight: the lowest allowed id
+  eg::token_mask m(4);
+  m.set(2);
+  m.set(3);
+  m.finish();
+  EXPECT_EQ(pick(dead, m), 2);
+  const std::vector<float> sure = {0.0f, inf, 3.0f, inf};
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(pick(sure), 1);
+  const std::vector<float> some_nan = {nan, 0.0f, nan, 0.1f};
+  for (int i = 0; i < 200; ++i) {
+    const int32_t t = pick(some_nan);
+    EXPECT_TRUE(t == 1 || t == 3) << t;
+  }
+  eg::token_mask none(4);
+  none.finish();
+  EXPECT_THROW(pick(sure, none), edgecloud::config_error);
+  EXPECT_THROW(eg::sampler{}(sure, none), edgecloud::config_error);
+  eg::token_mask past(200);  // allows only an id beyond the logits
+  past.set(150);
+  past.finish();
+  EXPECT_THROW(pick(sure, past), edgecloud::config_error);
+  for (double t : {-0.1, static_cast<double>(nan), static_cast<double>(inf)})
+    EXPECT_THROW(eg::sampler({.temperature = t}), edgecloud::config_error) << t;
+  for (double q : {0.0, -0.5, 1.0000001, static_cast<double>(nan)})
+    EXPECT_THROW(eg::sampler({.temperature = 1, .top_p = q}), edgecloud::config_error) << q;
 }
 
 }  // namespace

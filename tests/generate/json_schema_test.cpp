@@ -161,6 +161,51 @@ TEST(ByteAutomaton, ToolCalls) {
   EXPECT_THROW(eg::tool_call_constraint(ojson::parse(R"([])")), edgecloud::config_error);
 }
 
+TEST(ByteAutomaton, AnyJsonObject) {
+  eg::json_options o;
+  o.default_max_string_length = 8;
+  const auto d = eg::byte_dfa::compile(eg::json_object_constraint(o, 3));
+  for (const char* ok :
+       {"{}", R"({"a":1})", R"({"a": 1, "b": "x"})", R"({"k":{"n":[1, -2.5, true, null, "s"]}})",
+        R"({"":[]})", R"({"x":[[], {}]})", R"({"a":{"b":{"c":1}}})", R"({"u":"\u00e9\n"})", R"({"z":false})"})
+    EXPECT_TRUE(d.accepts(ok)) << ok;
+  for (const char* bad :
+       {"[]", "1", "\"s\"", "null", R"({"a":1,})", R"({"a" :1})", R"({a:1})", R"({"a":01})",
+        R"({"a":{"b":{"c":[]}}})",  // four containers deep
+        R"({"a":"123456789"})",    // past default_max_string_length
+        R"({"a":1} )", R"({"a":[1,]})", R"({"a":tru})", "{"})
+    EXPECT_FALSE(d.accepts(bad)) << bad;
+  EXPECT_THROW(eg::json_object_constraint({}, 0), edgecloud::config_error);
+  EXPECT_THROW(eg::json_object_constraint({}, 17), edgecloud::config_error);
+  // Random walks through the automaton: whatever is produced parses as an object.
+  const auto deep = eg::byte_dfa::compile(eg::json_object_constraint({}, 4));
+  std::mt19937_64 rng(17);
+  int objects = 0;
+  for (int walk = 0; walk < 300; ++walk) {
+    std::string s;
+    int32_t st = deep.start();
+    for (int step = 0; step < 600 && !deep.terminal(st) && !(deep.accepting(st) && step > 150); ++step) {
+      std::vector<std::pair<uint8_t, int32_t>> next;
+      for (int b = 0; b < 256; ++b)
+        if (const int32_t t = deep.next(st, static_cast<uint8_t>(b)); t != eg::byte_dfa::dead)
+          next.emplace_back(static_cast<uint8_t>(b), t);
+      ASSERT_FALSE(next.empty()) << "a live prefix with no way on: " << s;
+      auto pick = next[rng() % next.size()];
+      if (step > 150)  // late in a walk, head for the end
+        for (const auto& n : next)
+          if (deep.distance(n.second) < deep.distance(pick.second)) pick = n;
+      s.push_back(static_cast<char>(pick.first));
+      st = pick.second;
+    }
+    if (!deep.accepting(st)) continue;
+    const auto v = nlohmann::json::parse(s, nullptr, false);
+    ASSERT_FALSE(v.is_discarded()) << s;
+    ASSERT_TRUE(v.is_object()) << s;
+    ++objects;
+  }
+  EXPECT_EQ(objects, 300);
+}
+
 TEST(ByteAutomaton, UnsupportedKeywordsAreErrors) {
   const char* bad[] = {
       R"({"type":"string","pattern":"^a"})",

@@ -23,6 +23,10 @@
 //   * arrays of at most maxItems or json_options::default_max_items items.
 // Bounds are unrolled into automaton states, which is what makes "ends within the budget"
 // checkable per state (see token_constraint.hpp).
+//
+// json_object_constraint() is OpenAI's response_format json_object: any JSON object, in the same
+// compact form, nested at most `depth` containers deep; its members repeat through a loop, so
+// the token budget, not the automaton, bounds the length.
 #pragma once
 
 #include <algorithm>
@@ -170,8 +174,44 @@ class schema_compiler {
     return b_.alt(options);
   }
 
+  // Any JSON value (OpenAI's response_format json_object asks for any object): strings of at
+  // most default_max_string_length code points, numbers within max_integer_digits, true, false,
+  // null and, while depth > 0, objects (any keys) and arrays of any length whose members nest
+  // one level less. Members repeat through a loop, so the automaton grows with depth, not with
+  // length; the token budget bounds the length.
+  fragment any_value(int depth) {
+    std::vector<fragment> options = {string_value(0, o_.default_max_string_length),
+                                     numeric(json::object(), false, ""), b_.literal("true"),
+                                     b_.literal("false"), b_.literal("null")};
+    if (depth > 0) {
+      options.push_back(any_object(depth));
+      options.push_back(any_array(depth));
+    }
+    return b_.alt(options);
+  }
+  fragment any_object(int depth) {
+    const fragment member = b_.seq({string_value(0, o_.default_max_string_length), b_.literal(":"),
+                                    ws(), any_value(depth - 1)});
+    return repeated('{', member, '}');
+  }
+  fragment any_array(int depth) { return repeated('[', any_value(depth - 1), ']'); }
+
  private:
   static std::string where(const std::string& path) { return path.empty() ? "/" : path; }
+
+  // open (item ("," ws item)*)? close, with one copy of `item` and a loop back to it.
+  fragment repeated(uint8_t open, fragment item, uint8_t close) {
+    auto& n = b_.nfa();
+    const uint32_t in = n.add_state(), out = n.add_state(), first = n.add_state();
+    n.add_byte(in, open, first);
+    n.add_byte(first, close, out);
+    n.add_epsilon(first, item.in);
+    n.add_byte(item.out, close, out);
+    const fragment again = b_.seq(b_.literal(","), ws());
+    n.add_epsilon(item.out, again.in);
+    n.add_epsilon(again.out, item.in);
+    return {in, out};
+  }
 
   static std::string keyword_type(const std::string& k) {
     if (k == "minLength" || k == "maxLength") return "string";
@@ -534,6 +574,16 @@ inline constraint json_schema_constraint_from_text(std::string_view schema_text,
     throw config_error(std::string("JSON Schema is not valid JSON: ") + e.what());
   }
   return json_schema_constraint(schema, options);
+}
+
+// Constraint for any JSON object (response_format json_object), values nested at most `depth`
+// containers deep (the object itself is the first); see schema_compiler::any_value.
+inline constraint json_object_constraint(const json_options& options = {}, int depth = 4) {
+  if (depth < 1 || depth > 16) throw config_error("json_object_constraint: depth must be within 1..16");
+  byte_nfa nfa;
+  detail::schema_compiler c(nfa, options);
+  const fragment root = c.any_object(depth);
+  return constraint(std::move(nfa), root);
 }
 
 // Constraint for `{"name": <tool name>, "arguments": <that tool's parameters>}` over a list of

@@ -243,12 +243,24 @@ class basic_session {
   template <class OnToken>
   std::vector<int32_t> generate(std::span<const int32_t> prompt, size_t max_tokens,
                                 std::span<const int32_t> stop_tokens, OnToken&& on_token) {
+    return generate_with([](std::span<const float> l) { return argmax(l); }, prompt, max_tokens,
+                         stop_tokens, std::forward<OnToken>(on_token));
+  }
+
+  // The same loop with another token chooser: `choose(logits)` returns the next id (a sampler,
+  // generate/sampler.hpp, or a constrained step). Greedy generate() is choose = argmax.
+  template <class Choose, class OnToken>
+  std::vector<int32_t> generate_with(Choose&& choose, std::span<const int32_t> prompt, size_t max_tokens,
+                                     std::span<const int32_t> stop_tokens, OnToken&& on_token) {
     std::vector<int32_t> out;
     out.reserve(max_tokens);
     if (max_tokens == 0) return out;
     std::span<const float> l = prompt.empty() ? last_logits() : prefill(prompt);
     for (;;) {
-      const int32_t next = argmax(l);
+      const int32_t next = choose(l);
+      if (next < 0 || static_cast<size_t>(next) >= n_vocab())
+        throw config_error("generate: the chooser returned id " + std::to_string(next) +
+                           ", outside the vocabulary");
       if (std::find(stop_tokens.begin(), stop_tokens.end(), next) != stop_tokens.end()) break;
       out.push_back(next);
       if constexpr (std::is_same_v<std::invoke_result_t<OnToken&, int32_t>, bool>) {
